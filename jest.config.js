@@ -1,0 +1,18 @@
+/** Jest runs TypeScript through SWC; tests live beside the code they test. */
+module.exports = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.tsx?$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } },
+    ],
+  },
+  testMatch: [
+    '<rootDir>/plugins/*/src/**/*.test.ts',
+    '<rootDir>/packages/*/src/**/*.test.ts',
+    '<rootDir>/test/**/*.test.ts',
+  ],
+  testTimeout: 120000,
+  // Backend start-ups are heavy; two workers match the 2-core machine.
+  maxWorkers: 2,
+};

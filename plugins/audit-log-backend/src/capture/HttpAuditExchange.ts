@@ -1,0 +1,216 @@
+import { Request, Response } from 'express';
+import {
+  AuditActor,
+  AuditLogService,
+  AuditRequestContext,
+  AuditRoute,
+  AuditRouteContext,
+  AuditStatus,
+} from '@backstage-audit/plugin-audit-log-node';
+
+/** Event name of requests that no route table row describes. */
+export const UNMAPPED_EVENT = 'HttpRequest';
+
+/** Status recorded when the client went away before any response was sent. */
+export const CLIENT_CLOSED_STATUS = 499;
+
+interface Completion {
+  status: number;
+  outcome: AuditStatus;
+  errors?: unknown[];
+  body: unknown;
+  responseBody: unknown;
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    Object.keys(v).length === 0
+  );
+}
+
+function collectStrings(value: unknown, out: string[], depth = 0): void {
+  if (typeof value === 'string') {
+    out.push(value);
+  } else if (value && typeof value === 'object' && depth < 8) {
+    for (const v of Object.values(value)) {
+      collectStrings(v, out, depth + 1);
+    }
+  }
+}
+
+/**
+ * One audited request: the initiation record when it arrives and exactly one
+ * completion record, whichever of these comes first: the handler ends the
+ * response (recorded *before* the final bytes go out), or the connection
+ * closes early (recorded as failed). Holds references only; the service
+ * redacts while it builds each record.
+ */
+export class HttpAuditExchange implements AuditRequestContext {
+  actorId: string | null | undefined = undefined;
+  error: unknown = undefined;
+  /** A `res.json()` body, by reference. */
+  responseBody: unknown = undefined;
+  /** A single-chunk string passed to `res.end()`, parsed only if meta asks. */
+  rawResponseBody: string | undefined = undefined;
+  #upstream: Record<string, unknown> = {};
+  #initiated = false;
+  #completed = false;
+  #pending?: Completion;
+
+  constructor(
+    private readonly auditLog: AuditLogService,
+    private readonly pluginId: string,
+    private readonly eventName: string,
+    private readonly route: AuditRoute | undefined,
+    private readonly params: Record<string, string>,
+    private readonly req: Request,
+    private readonly res: Response,
+    readonly auditId: string,
+    private readonly actor: Omit<AuditActor, 'actorId'>,
+    private readonly recordResponseBody: boolean,
+  ) {}
+
+  addUpstreamMeta(meta: Record<string, unknown>): void {
+    Object.assign(this.#upstream, meta);
+  }
+
+  /** The response body for meta extractors; parses a raw JSON string once, lazily. */
+  #responseBodyForMeta(): unknown {
+    if (this.responseBody === undefined && this.rawResponseBody !== undefined) {
+      const raw = this.rawResponseBody;
+      this.rawResponseBody = undefined;
+      try {
+        this.responseBody = JSON.parse(raw);
+      } catch {
+        // not JSON: meta simply lacks what it would have read
+      }
+    }
+    return this.responseBody;
+  }
+
+  /** Called once the plugin's httpAuth has resolved who is asking. */
+  actorResolved(actorId: string | null): void {
+    this.actorId = actorId;
+    this.#emit('initiation', undefined);
+    this.#initiated = true;
+    if (this.#pending) {
+      this.#emit('completion', this.#pending);
+      this.#pending = undefined;
+    }
+  }
+
+  /** The response is ending normally (res.end) or the connection closed. */
+  finish(aborted: boolean): void {
+    if (this.#completed) {
+      return;
+    }
+    this.#completed = true;
+    const res = this.res;
+    const status = aborted && !res.headersSent ? CLIENT_CLOSED_STATUS : res.statusCode;
+    let outcome: AuditStatus = status < 400 && !aborted ? 'succeeded' : 'failed';
+    let errors: unknown[] | undefined;
+    if (this.error !== undefined) {
+      outcome = 'failed';
+      errors = [this.error];
+    } else if (aborted) {
+      errors = [
+        {
+          name: 'ClientClosedRequest',
+          message: 'The connection closed before the response was complete',
+        },
+      ];
+    } else if (outcome === 'failed') {
+      errors = [errorFromBody(this.responseBody, status)];
+    }
+    const completion: Completion = {
+      status,
+      outcome,
+      errors,
+      body: this.req.body,
+      responseBody: this.recordResponseBody ? this.responseBody : undefined,
+    };
+    if (this.#initiated) {
+      this.#emit('completion', completion);
+    } else {
+      this.#pending = completion;
+    }
+  }
+
+  #emit(stage: 'initiation' | 'completion', c: Completion | undefined): void {
+    const route = this.route;
+    const req = this.req;
+    const body = c && !isEmptyObject(c.body) ? c.body : undefined;
+    const exchange = this;
+    const ctx: AuditRouteContext = {
+      stage,
+      params: this.params,
+      query: (req.query ?? {}) as Record<string, unknown>,
+      body,
+      response: c
+        ? {
+            status: c.status,
+            get body() {
+              return exchange.#responseBodyForMeta();
+            },
+          }
+        : undefined,
+      upstream: this.#upstream,
+    };
+    let meta: Record<string, unknown> | undefined;
+    let metaError: unknown;
+    try {
+      meta = route?.meta?.(ctx);
+      const dry =
+        typeof route?.dryRun === 'function' ? route.dryRun(ctx) : route?.dryRun;
+      if (dry) {
+        meta = { ...meta, isDryLog: true };
+      }
+    } catch (error) {
+      // A broken extractor must not cost the record: write it without meta, say why.
+      metaError = error;
+    }
+    let secretValues: string[] | undefined;
+    if (body && route?.secretFields) {
+      secretValues = [];
+      for (const field of route.secretFields) {
+        collectStrings((body as Record<string, unknown>)[field], secretValues);
+      }
+    }
+    const errors = c?.errors ? [...c.errors] : [];
+    if (metaError) {
+      errors.push({ name: 'AuditMetaError', message: String((metaError as Error).message) });
+    }
+    this.auditLog.emit({
+      plugin: this.pluginId,
+      eventName: this.eventName,
+      stage,
+      status: c ? c.outcome : 'succeeded',
+      auditId: this.auditId,
+      actor: { actorId: this.actorId ?? null, ...this.actor },
+      meta,
+      request: {
+        method: req.method,
+        url: req.originalUrl,
+        query: req.query,
+        params: this.params,
+        body,
+      },
+      response: c ? { status: c.status, body: c.responseBody } : undefined,
+      errors: errors.length ? errors : undefined,
+      secretValues,
+      level: route?.level,
+    });
+  }
+}
+
+/** Backstage error bodies are `{error: {name, message}}`; anything else gets a generic error. */
+function errorFromBody(body: unknown, status: number): { name: string; message: string } {
+  const e = (body as { error?: { name?: unknown; message?: unknown } } | undefined)?.error;
+  if (e && typeof e.name === 'string' && typeof e.message === 'string') {
+    return { name: e.name, message: e.message };
+  }
+  return { name: 'HttpError', message: `Request failed with status ${status}` };
+}

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { HttpAuthService } from '@backstage/backend-plugin-api';
+import { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { AuditLogService } from '@backstage-audit/plugin-audit-log-node';
+import { AuditLogConfig } from '../config';
+import { createClientAddressResolver, resolveActorId } from './actor';
+import { HttpAuditExchange, UNMAPPED_EVENT } from './HttpAuditExchange';
+import { compilePathPrefixes } from './requestFilter';
+
+/** @public */
+export interface AuditCaptureOptions {
+  pluginId: string;
+  auditLog: AuditLogService;
+  /** The wrapped plugin's own httpAuth: the actor is who the plugin thinks it is. */
+  httpAuth: HttpAuthService;
+  config: AuditLogConfig;
+}
+
+/** @public */
+export interface AuditCapture {
+  /** Goes first in the plugin's router, before rate limiting and the credentials barrier. */
+  capture: RequestHandler;
+  /** Goes after the plugin's routes, before its error handler: keeps the error for the record. */
+  errorCapture: ErrorRequestHandler;
+}
+
+/** Response header echoing the audit id (Kubernetes' Audit-ID convention). */
+export const AUDIT_ID_HEADER = 'Audit-ID';
+const VALID_AUDIT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Creates the HTTP capture for one plugin. The hot path holds references
+ * only: no body is copied or parsed here, the route is matched with a table
+ * lookup, and the actor comes from the plugin's own cached credentials.
+ *
+ * @public
+ */
+export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
+  const { pluginId, auditLog, httpAuth, config } = options;
+  const ignoredMethods = new Set(config.ignore.methods);
+  const isIgnoredPath = compilePathPrefixes(config.ignore.paths);
+  const clientAddress = createClientAddressResolver(config.trustProxy);
+  const responseBodyEvents = new Set(config.events.responseBody);
+  const exchanges = new WeakMap<Request, HttpAuditExchange>();
+
+  const capture: RequestHandler = (req, res, next) => {
+    try {
+      start(req, res);
+    } catch (error) {
+      // Auditing must never break the request it observes.
+      reportFailure(auditLog, error);
+    }
+    next();
+  };
+
+  function start(req: Request, res: Response): void {
+    if (ignoredMethods.has(req.method) || isIgnoredPath(req.baseUrl + req.path)) {
+      return;
+    }
+    const match = auditLog.getRouteMatcher(pluginId)?.match(req.method, req.path);
+    const route = match?.route;
+    const eventName = route?.eventName ?? UNMAPPED_EVENT;
+    if (!auditLog.isEventEnabled(eventName)) {
+      return;
+    }
+    const header = req.headers['audit-id'];
+    const auditId =
+      typeof header === 'string' && VALID_AUDIT_ID.test(header) ? header : randomUUID();
+    res.setHeader(AUDIT_ID_HEADER, auditId);
+
+    const ip = clientAddress(req);
+    const exchange = new HttpAuditExchange(
+      auditLog,
+      pluginId,
+      eventName,
+      route,
+      match?.params ?? {},
+      req,
+      res,
+      auditId,
+      { ip, hostname: ip, client: req.headers['user-agent'] },
+      !route?.streamed && responseBodyEvents.has(eventName),
+    );
+    exchanges.set(req, exchange);
+    auditLog.requests.set(req, exchange);
+
+    if (!route?.streamed) {
+      // Keep a reference to the JSON body (never a copy): meta such as a new
+      // task's id lives there, and error bodies explain failures.
+      const json = res.json;
+      res.json = function auditedJson(this: Response, body?: unknown) {
+        exchange.responseBody = body;
+        return json.call(this, body);
+      } as Response['json'];
+    }
+    // Record completion before the last bytes leave, so no client ever sees a
+    // response whose audit record does not exist yet.
+    const end = res.end;
+    const keepRawBody = route?.readsResponseBody === true && !route.streamed;
+    res.end = function auditedEnd(this: Response, ...args: unknown[]) {
+      try {
+        if (keepRawBody && typeof args[0] === 'string') {
+          exchange.rawResponseBody = args[0];
+        }
+        exchange.finish(false);
+      } catch (error) {
+        reportFailure(auditLog, error);
+      }
+      return (end as (...a: unknown[]) => Response).apply(this, args);
+    } as Response['end'];
+    res.once('close', () => {
+      try {
+        exchange.finish(!res.writableEnded);
+      } catch (error) {
+        reportFailure(auditLog, error);
+      }
+    });
+
+    resolveActorId(httpAuth, req).then(
+      actorId => exchange.actorResolved(actorId),
+      () => exchange.actorResolved(null),
+    );
+  }
+
+  const errorCapture: ErrorRequestHandler = (err, req, _res, next) => {
+    const exchange = exchanges.get(req);
+    if (exchange) {
+      exchange.error = err;
+    }
+    next(err);
+  };
+
+  return { capture, errorCapture };
+}
+
+function reportFailure(auditLog: AuditLogService, error: unknown): void {
+  auditLog.reportFailure('http capture', error);
+}

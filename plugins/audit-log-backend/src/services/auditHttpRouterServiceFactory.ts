@@ -1,0 +1,76 @@
+import Router from 'express-promise-router';
+import {
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import {
+  createAuthIntegrationRouter,
+  createCookieAuthRefreshMiddleware,
+  createCredentialsBarrier,
+  createLifecycleMiddleware,
+  createRateLimitMiddleware,
+} from '@backstage/backend-defaults/httpRouter';
+import { MiddlewareFactory } from '@backstage/backend-defaults/rootHttpRouter';
+import { auditLogServiceRef } from '@backstage-audit/plugin-audit-log-node';
+import { readAuditLogConfig } from '../config';
+import { createAuditCapture } from '../capture/createAuditCapture';
+
+/**
+ * Replaces `coreServices.httpRouter` with the default chain of
+ * `@backstage/backend-defaults` plus audit capture for the configured
+ * plugins. Capture runs first, before rate limiting and the credentials
+ * barrier, so rejected attempts (401, 429) are recorded too; an error capture
+ * sits between the plugin's routes and its error handler. Plugins that are
+ * not audited get exactly the default chain.
+ *
+ * @public
+ */
+export const auditHttpRouterServiceFactory = createServiceFactory({
+  service: coreServices.httpRouter,
+  initialization: 'always',
+  deps: {
+    plugin: coreServices.pluginMetadata,
+    config: coreServices.rootConfig,
+    lifecycle: coreServices.lifecycle,
+    rootHttpRouter: coreServices.rootHttpRouter,
+    auth: coreServices.auth,
+    httpAuth: coreServices.httpAuth,
+    logger: coreServices.logger,
+    auditLog: auditLogServiceRef,
+  },
+  async factory({ auth, httpAuth, config, plugin, rootHttpRouter, lifecycle, logger, auditLog }) {
+    const pluginId = plugin.getId();
+    const auditConfig = readAuditLogConfig(config);
+    const audited = auditConfig.enabled && auditConfig.plugins.includes(pluginId);
+    const capture = audited
+      ? createAuditCapture({ pluginId, auditLog, httpAuth, config: auditConfig })
+      : undefined;
+
+    const router = Router();
+    if (capture) {
+      router.use(capture.capture);
+    }
+    router.use(createRateLimitMiddleware({ pluginId, config }));
+    rootHttpRouter.use(`/api/${pluginId}`, router);
+    const credentialsBarrier = createCredentialsBarrier({ httpAuth, config });
+    router.use(createAuthIntegrationRouter({ auth }));
+    router.use(createLifecycleMiddleware({ config, lifecycle }));
+    router.use(credentialsBarrier.middleware);
+    router.use(createCookieAuthRefreshMiddleware({ auth, httpAuth }));
+    const pluginRoutes = Router();
+    router.use(pluginRoutes);
+    if (capture) {
+      router.use(capture.errorCapture);
+    }
+    router.use(MiddlewareFactory.create({ config, logger }).error());
+
+    return {
+      use(handler) {
+        pluginRoutes.use(handler);
+      },
+      addAuthPolicy(policy) {
+        credentialsBarrier.addAuthPolicy(policy);
+      },
+    };
+  },
+});

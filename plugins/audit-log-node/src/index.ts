@@ -1,0 +1,15 @@
+/**
+ * Audit record model, redactor, route tables, sinks and the audit log service
+ * for Backstage backends.
+ *
+ * @packageDocumentation
+ */
+export * from './record';
+export * from './redaction/Redactor';
+export * from './routes/types';
+export * from './routes/AuditRouteMatcher';
+export * from './sinks/types';
+export * from './sinks/WinstonStreamSink';
+export * from './serialize';
+export * from './AuditLogService';
+export * from './DefaultAuditLogService';

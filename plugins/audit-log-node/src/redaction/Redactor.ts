@@ -1,0 +1,345 @@
+import { REDACTED } from '../record';
+
+/**
+ * Key names whose values are always redacted, matched case-insensitively as a
+ * substring of the key ("authorizationToken", "x-api-key", "clientSecret").
+ * Over-redaction is the safe failure: a false positive hides a value, a false
+ * negative leaks one.
+ *
+ * @public
+ */
+export const DEFAULT_CREDENTIAL_KEY_PATTERN =
+  'pass(word|wd|phrase)?|secret|token|credential|authorization|cookie|api[-_]?key|private[-_]?key|access[-_]?key|session[-_]?id|signature|bearer';
+
+/** Query parameters redacted in every URL by default. @public */
+export const DEFAULT_REDACTED_QUERY_PARAMS = ['token', 'access_token', 'api_key'];
+
+/** @public */
+export interface RedactorOptions {
+  /** Extra exact key names (case-insensitive) whose values are redacted. */
+  keys?: string[];
+  /** Regular expression (source) matched against key names, case-insensitive. */
+  keyPattern?: string;
+  /** Query parameter names whose values are redacted in URLs and URL-like strings. */
+  queryParams?: string[];
+  /** Deeper values are replaced by a marker. Default 12. */
+  maxDepth?: number;
+  /** Longer strings are cut with a marker. Default 16384. */
+  maxStringLength?: number;
+  /** At most this many values are copied per call; the rest become a marker. Default 20000. */
+  maxNodes?: number;
+}
+
+/** Options for one {@link Redactor.copy} call. @public */
+export interface RedactOptions {
+  /**
+   * Known secret values (e.g. a scaffolder request's `secrets`). Every
+   * occurrence inside any string is replaced, wherever it appears.
+   */
+  secretValues?: Iterable<string>;
+  /** Serialized size cap in bytes; a larger copy is replaced by a truncation marker. */
+  maxBytes?: number;
+}
+
+/** What a too-large value is replaced with. @public */
+export interface TruncationMarker {
+  truncated: true;
+  originalBytes: number;
+  preview: string;
+}
+
+interface CopyState {
+  nodes: number;
+  approxBytes: number;
+  seen: Set<object>;
+  scrub?: RegExp;
+}
+
+const TRUNCATED_DEPTH = '[Truncated: too deep]';
+const TRUNCATED_NODES = '[Truncated: too many values]';
+const CIRCULAR = '[Circular]';
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Produces redacted copies of untrusted values. The copy *is* the redaction:
+ * nothing is cloned first and redacted later, so a secret is never duplicated.
+ * Copying never throws: cycles, deep nesting, huge values, throwing getters
+ * and exotic types all become explicit markers.
+ *
+ * @public
+ */
+export class Redactor {
+  readonly #keyPattern: RegExp;
+  readonly #keys: Set<string>;
+  readonly #queryParams: Set<string>;
+  readonly #maxDepth: number;
+  readonly #maxStringLength: number;
+  readonly #maxNodes: number;
+  readonly #sensitiveKeyCache = new Map<string, boolean>();
+
+  static create(options: RedactorOptions = {}): Redactor {
+    return new Redactor(options);
+  }
+
+  private constructor(options: RedactorOptions) {
+    this.#keyPattern = new RegExp(
+      options.keyPattern ?? DEFAULT_CREDENTIAL_KEY_PATTERN,
+      'i',
+    );
+    this.#keys = new Set((options.keys ?? []).map(k => k.toLowerCase()));
+    this.#queryParams = new Set(
+      (options.queryParams ?? DEFAULT_REDACTED_QUERY_PARAMS).map(k =>
+        k.toLowerCase(),
+      ),
+    );
+    this.#maxDepth = options.maxDepth ?? 12;
+    this.#maxStringLength = options.maxStringLength ?? 16384;
+    this.#maxNodes = options.maxNodes ?? 20000;
+  }
+
+  /** Whether values under this key are credentials. */
+  isSensitiveKey(key: string): boolean {
+    let hit = this.#sensitiveKeyCache.get(key);
+    if (hit === undefined) {
+      hit = this.#keys.has(key.toLowerCase()) || this.#keyPattern.test(key);
+      // Keys come from request bodies: bound the cache so it cannot grow without limit.
+      if (this.#sensitiveKeyCache.size < 4096) {
+        this.#sensitiveKeyCache.set(key, hit);
+      }
+    }
+    return hit;
+  }
+
+  /** Whether a query parameter's value must be redacted. */
+  isSensitiveQueryParam(name: string): boolean {
+    return this.#queryParams.has(name.toLowerCase()) || this.isSensitiveKey(name);
+  }
+
+  /**
+   * Redacts credential-like query values in a URL or URL-like string;
+   * `?token=abc&x=1` becomes `?token=***&x=1`. Returns the input itself when
+   * there is nothing to redact.
+   */
+  url(url: string): string {
+    if (url.indexOf('=') === -1) {
+      return url;
+    }
+    return url.replace(
+      /([?&;])([^=&#;\s]+)=([^&#;\s]*)/g,
+      (whole, sep: string, name: string, value: string) => {
+        if (value === REDACTED || value === '') {
+          return whole;
+        }
+        let decoded = name;
+        try {
+          decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+        } catch {
+          // keep the raw name
+        }
+        return this.isSensitiveQueryParam(decoded)
+          ? `${sep}${name}=${REDACTED}`
+          : whole;
+      },
+    );
+  }
+
+  /** Redacted copy of a parsed query object (`req.query`). */
+  query(query: unknown, options: RedactOptions = {}): unknown {
+    if (!query || typeof query !== 'object') {
+      return undefined;
+    }
+    const out: Record<string, unknown> = {};
+    let any = false;
+    for (const key of Object.keys(query)) {
+      any = true;
+      const value = (query as Record<string, unknown>)[key];
+      out[key] = this.isSensitiveQueryParam(key)
+        ? this.#redactAll(value, 0)
+        : this.copy(value, options);
+    }
+    return any ? out : undefined;
+  }
+
+  /**
+   * A redacted deep copy of `value`, safe to serialize. Values under
+   * credential-like keys keep their keys and become `"***"` at every depth.
+   */
+  copy(value: unknown, options: RedactOptions = {}): unknown {
+    const state: CopyState = {
+      nodes: 0,
+      approxBytes: 0,
+      seen: new Set(),
+      scrub: this.#scrubPattern(options.secretValues),
+    };
+    const copied = this.#copy(value, 0, state);
+    const max = options.maxBytes;
+    if (max !== undefined && state.approxBytes > max) {
+      return truncate(copied, max);
+    }
+    return copied;
+  }
+
+  #scrubPattern(values: Iterable<string> | undefined): RegExp | undefined {
+    if (!values) {
+      return undefined;
+    }
+    const parts: string[] = [];
+    for (const v of values) {
+      if (typeof v === 'string' && v.length > 0) {
+        parts.push(escapeRegExp(v));
+      }
+    }
+    if (parts.length === 0) {
+      return undefined;
+    }
+    // Longest first so a secret that contains another is removed whole.
+    parts.sort((a, b) => b.length - a.length);
+    return new RegExp(parts.join('|'), 'g');
+  }
+
+  #string(s: string, state: CopyState): string {
+    let out = s;
+    if (state.scrub) {
+      state.scrub.lastIndex = 0;
+      out = out.replace(state.scrub, REDACTED);
+    }
+    if (out.indexOf('=') !== -1) {
+      out = this.url(out);
+    }
+    if (out.length > this.#maxStringLength) {
+      out = `${out.slice(0, this.#maxStringLength)}…[truncated ${
+        out.length - this.#maxStringLength
+      } chars]`;
+    }
+    state.approxBytes += out.length + 2;
+    return out;
+  }
+
+  #copy(value: unknown, depth: number, state: CopyState): unknown {
+    if (++state.nodes > this.#maxNodes) {
+      return TRUNCATED_NODES;
+    }
+    switch (typeof value) {
+      case 'string':
+        return this.#string(value, state);
+      case 'number':
+        state.approxBytes += 8;
+        return Number.isFinite(value) ? value : String(value);
+      case 'boolean':
+        state.approxBytes += 5;
+        return value;
+      case 'bigint':
+        state.approxBytes += 8;
+        return value.toString();
+      case 'undefined':
+        return undefined;
+      case 'function':
+      case 'symbol':
+        return undefined;
+      default:
+        break;
+    }
+    if (value === null) {
+      state.approxBytes += 4;
+      return null;
+    }
+    const obj = value as object;
+    if (depth >= this.#maxDepth) {
+      return TRUNCATED_DEPTH;
+    }
+    if (state.seen.has(obj)) {
+      return CIRCULAR;
+    }
+    if (obj instanceof Date) {
+      return Number.isNaN(obj.getTime()) ? null : obj.toISOString();
+    }
+    if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) {
+      return `[Binary ${(obj as ArrayBuffer).byteLength} bytes]`;
+    }
+    if (obj instanceof Error) {
+      return {
+        name: this.#string(String(obj.name), state),
+        message: this.#string(String(obj.message), state),
+      };
+    }
+    state.seen.add(obj);
+    try {
+      if (Array.isArray(obj)) {
+        const out = new Array(obj.length);
+        for (let i = 0; i < obj.length; i++) {
+          const v = this.#copy(obj[i], depth + 1, state);
+          out[i] = v === undefined ? null : v;
+        }
+        state.approxBytes += obj.length + 2;
+        return out;
+      }
+      if (obj instanceof Map || obj instanceof Set) {
+        return `[${obj.constructor.name} size=${obj.size}]`;
+      }
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(obj)) {
+        let v: unknown;
+        try {
+          v = (obj as Record<string, unknown>)[key];
+        } catch {
+          v = '[Unreadable]';
+        }
+        state.approxBytes += key.length + 4;
+        const copied = this.isSensitiveKey(key)
+          ? this.#redactAll(v, depth + 1)
+          : this.#copy(v, depth + 1, state);
+        if (copied !== undefined) {
+          out[key] = copied;
+        }
+      }
+      return out;
+    } finally {
+      state.seen.delete(obj);
+    }
+  }
+
+  /** Keeps the shape (keys, array lengths) and replaces every leaf. */
+  #redactAll(value: unknown, depth: number): unknown {
+    if (value === null || value === undefined) {
+      return value;
+    }
+    if (typeof value !== 'object' || depth >= this.#maxDepth) {
+      return REDACTED;
+    }
+    if (Array.isArray(value)) {
+      return value.map(v => this.#redactAll(v, depth + 1));
+    }
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      let v: unknown;
+      try {
+        v = (value as Record<string, unknown>)[key];
+      } catch {
+        v = undefined;
+      }
+      out[key] = this.#redactAll(v, depth + 1);
+    }
+    return out;
+  }
+}
+
+function truncate(copied: unknown, maxBytes: number): TruncationMarker | unknown {
+  let json: string;
+  try {
+    json = JSON.stringify(copied) ?? '';
+  } catch {
+    json = '';
+  }
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= maxBytes) {
+    return copied;
+  }
+  return {
+    truncated: true,
+    originalBytes: bytes,
+    preview: json.slice(0, Math.max(0, maxBytes)),
+  } satisfies TruncationMarker;
+}

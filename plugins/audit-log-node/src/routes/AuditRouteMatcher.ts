@@ -1,0 +1,96 @@
+import { AuditRoute, AuditRouteTable } from './types';
+
+/** A matched row and its decoded parameters. @public */
+export interface AuditRouteMatch {
+  route: AuditRoute;
+  params: Record<string, string>;
+}
+
+interface CompiledRoute {
+  route: AuditRoute;
+  /** Lower-cased static segment, or null for a parameter. */
+  segments: (string | null)[];
+  paramNames: (string | null)[];
+}
+
+function splitPath(path: string): string[] {
+  const parts = path.split('/');
+  // '/a/b/' and '/a/b' are the same route, as in express.
+  const start = parts[0] === '' ? 1 : 0;
+  let end = parts.length;
+  if (end > start && parts[end - 1] === '') {
+    end--;
+  }
+  return parts.slice(start, end);
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/**
+ * Matches a request against a route table. Rows are bucketed by method and
+ * segment count and tried most-specific first (more static segments win),
+ * so a lookup is a handful of string comparisons.
+ *
+ * @public
+ */
+export class AuditRouteMatcher {
+  readonly #buckets = new Map<string, CompiledRoute[]>();
+
+  static create(table: AuditRouteTable): AuditRouteMatcher {
+    return new AuditRouteMatcher(table);
+  }
+
+  private constructor(table: AuditRouteTable) {
+    for (const route of table.routes) {
+      const parts = splitPath(route.path);
+      const compiled: CompiledRoute = {
+        route,
+        segments: parts.map(p => (p.startsWith(':') ? null : p.toLowerCase())),
+        paramNames: parts.map(p => (p.startsWith(':') ? p.slice(1) : null)),
+      };
+      const key = `${route.method} ${parts.length}`;
+      const bucket = this.#buckets.get(key) ?? [];
+      bucket.push(compiled);
+      this.#buckets.set(key, bucket);
+    }
+    for (const bucket of this.#buckets.values()) {
+      bucket.sort(
+        (a, b) =>
+          b.segments.filter(s => s !== null).length -
+          a.segments.filter(s => s !== null).length,
+      );
+    }
+  }
+
+  /** @param path - the path relative to the plugin's base URL, without query. */
+  match(method: string, path: string): AuditRouteMatch | undefined {
+    const parts = splitPath(path);
+    const bucket = this.#buckets.get(`${method} ${parts.length}`);
+    if (!bucket) {
+      return undefined;
+    }
+    outer: for (const candidate of bucket) {
+      for (let i = 0; i < parts.length; i++) {
+        const s = candidate.segments[i];
+        if (s !== null && s !== parts[i].toLowerCase()) {
+          continue outer;
+        }
+      }
+      const params: Record<string, string> = {};
+      for (let i = 0; i < parts.length; i++) {
+        const name = candidate.paramNames[i];
+        if (name !== null) {
+          params[name] = decode(parts[i]);
+        }
+      }
+      return { route: candidate.route, params };
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Starts the real catalog, scaffolder and permission backends in-process
+ * (startTestBackend, in-memory SQLite) with the audit log installed as an
+ * adopter installs it, and captures everything the process prints.
+ */
+import path from 'node:path';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import {
+  BackendFeature,
+  BackstageCredentials,
+  coreServices,
+  createServiceFactory,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import type { AuditRecord } from '@backstage-audit/plugin-audit-log-node';
+import { auditRootLoggerServiceFactory } from '@backstage-audit/plugin-audit-log-backend';
+import catalogAuditModule from '@backstage-audit/plugin-catalog-backend-module-audit-log';
+import scaffolderAuditModule from '@backstage-audit/plugin-scaffolder-backend-module-audit-log';
+import request from 'supertest';
+import type { JsonObject } from '@backstage/types';
+
+export const EXAMPLES = path.resolve(__dirname, '../../packages/backend/examples');
+export const DENIED_USER = 'user:default/mallory';
+
+/**
+ * The permission decision point. Mocked: the real permission backend refuses
+ * the user tokens that startTestBackend's mock auth forwards between plugins
+ * ("Direct user requests without a resourceRef are not allowed"), so the
+ * decision runs in-process. Plugins still call it exactly as in production;
+ * this policy denies one user everything.
+ */
+const denyMalloryPermissions = createServiceFactory({
+  service: coreServices.permissions,
+  deps: {},
+  factory() {
+    const decide = (credentials: BackstageCredentials) =>
+      (credentials.principal as { userEntityRef?: string }).userEntityRef === DENIED_USER
+        ? AuthorizeResult.DENY
+        : AuthorizeResult.ALLOW;
+    const service: PermissionsService = {
+      async authorize(requests, { credentials }) {
+        return requests.map(() => ({ result: decide(credentials) })) as never;
+      },
+      async authorizeConditional(requests, { credentials }) {
+        return requests.map(() => ({ result: decide(credentials) })) as never;
+      },
+    };
+    return service;
+  },
+});
+
+/** Captures every write to stdout and stderr while a backend runs. */
+export class OutputCapture {
+  readonly chunks: string[] = [];
+  #restore: Array<() => void> = [];
+
+  start(): void {
+    for (const stream of [process.stdout, process.stderr]) {
+      const original = stream.write.bind(stream);
+      const chunks = this.chunks;
+      (stream as { write: unknown }).write = function write(chunk: unknown, ...rest: unknown[]) {
+        chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+        // Keep the test log readable: audit lines are only captured, not echoed.
+        return process.env.AUDIT_TEST_ECHO ? (original as (...a: unknown[]) => boolean)(chunk, ...rest) : true;
+      };
+      this.#restore.push(() => {
+        (stream as { write: unknown }).write = original;
+      });
+    }
+  }
+
+  stop(): void {
+    this.#restore.forEach(r => r());
+    this.#restore = [];
+  }
+
+  text(): string {
+    return this.chunks.join('');
+  }
+
+  /** Every audit record printed so far, in order; fails on a malformed audit line. */
+  records(): AuditRecord[] {
+    return this.text()
+      .split('\n')
+      .filter(line => line.includes('"isAuditLog":true'))
+      .map(line => JSON.parse(line) as AuditRecord);
+  }
+}
+
+export interface AuditedBackend {
+  server: import('node:http').Server;
+  output: OutputCapture;
+  /** Records of one auditId or event, in order. */
+  records(filter?: Partial<Pick<AuditRecord, 'auditId' | 'eventName'>>): AuditRecord[];
+  /** Waits until the records of `auditId` include a completion. */
+  completion(auditId: string): Promise<AuditRecord[]>;
+  stop(): Promise<void>;
+}
+
+export async function startAuditedBackend(
+  options: { auditLog?: JsonObject; features?: BackendFeature[] } = {},
+): Promise<AuditedBackend> {
+  const output = new OutputCapture();
+  output.start();
+  try {
+    const backend = await startTestBackend({
+      features: [
+        import('@backstage-audit/plugin-audit-log-backend'),
+        catalogAuditModule,
+        scaffolderAuditModule,
+        auditRootLoggerServiceFactory,
+        import('@backstage/plugin-catalog-backend'),
+        import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'),
+        import('@backstage/plugin-scaffolder-backend'),
+        denyMalloryPermissions,
+        mockServices.rootConfig.factory({
+          data: {
+            permission: { enabled: true },
+            catalog: {
+              rules: [
+                { allow: ['Component', 'System', 'API', 'Group', 'User', 'Location', 'Template'] },
+              ],
+              locations: [{ type: 'file', target: path.join(EXAMPLES, 'locations.yaml') }],
+            },
+            auditLog: options.auditLog ?? {},
+          },
+        }),
+        ...(options.features ?? []),
+      ],
+    });
+    const server = backend.server;
+    const records = (filter: Partial<Pick<AuditRecord, 'auditId' | 'eventName'>> = {}) =>
+      output
+        .records()
+        .filter(
+          r =>
+            (!filter.auditId || r.auditId === filter.auditId) &&
+            (!filter.eventName || r.eventName === filter.eventName),
+        );
+    return {
+      server,
+      output,
+      records,
+      async completion(auditId) {
+        for (let i = 0; i < 200; i++) {
+          const found = records({ auditId });
+          if (found.some(r => r.stage === 'completion')) {
+            return found;
+          }
+          await new Promise(r => setTimeout(r, 25));
+        }
+        throw new Error(`no completion record for ${auditId}`);
+      },
+      async stop() {
+        try {
+          await backend.stop();
+        } finally {
+          output.stop();
+        }
+      },
+    };
+  } catch (error) {
+    output.stop();
+    throw error;
+  }
+}
+
+export const alice = () => mockCredentials.user.header('user:default/alice');
+export const mallory = () => mockCredentials.user.header(DENIED_USER);
+
+/** Waits for the catalog to finish ingesting an entity from the example files. */
+export async function waitForEntity(server: import('node:http').Server, ref: string): Promise<void> {
+  const [kind, rest] = ref.split(':');
+  const [namespace, name] = rest.split('/');
+  for (let i = 0; i < 600; i++) {
+    const res = await request(server)
+      .get(`/api/catalog/entities/by-name/${kind}/${namespace}/${name}`)
+      .set('Authorization', alice());
+    if (res.status === 200) {
+      return;
+    }
+    await new Promise(r => setTimeout(r, 100));
+  }
+  throw new Error(`entity ${ref} never appeared in the catalog`);
+}
