@@ -15,4 +15,7 @@ module.exports = {
   testTimeout: 120000,
   // Backend start-ups are heavy; two workers match the 2-core machine.
   maxWorkers: 2,
+  // The real catalog and scaffolder leave background timers (processing
+  // loops, task workers) that outlive backend.stop(); don't wait for them.
+  forceExit: true,
 };

@@ -13,9 +13,11 @@ import {
   BackendFeature,
   BackstageCredentials,
   coreServices,
+  createBackendModule,
   createServiceFactory,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
+import { catalogLocationsExtensionPoint } from '@backstage/plugin-catalog-node';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import type { AuditRecord } from '@backstage-audit/plugin-audit-log-node';
 import { auditRootLoggerServiceFactory } from '@backstage-audit/plugin-audit-log-backend';
@@ -51,6 +53,24 @@ const denyMalloryPermissions = createServiceFactory({
       },
     };
     return service;
+  },
+});
+
+/**
+ * Lets tests register `file` locations (the default allows only `url`, and
+ * this machine has no network to read URLs from). Test-only: a portal that
+ * accepts file locations over HTTP would let users read the server's files.
+ */
+const allowFileLocations = createBackendModule({
+  pluginId: 'catalog',
+  moduleId: 'test-file-locations',
+  register(reg) {
+    reg.registerInit({
+      deps: { locations: catalogLocationsExtensionPoint },
+      async init({ locations }) {
+        locations.setAllowedLocationTypes(['url', 'file']);
+      },
+    });
   },
 });
 
@@ -118,6 +138,7 @@ export async function startAuditedBackend(
         import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'),
         import('@backstage/plugin-scaffolder-backend'),
         denyMalloryPermissions,
+        allowFileLocations,
         mockServices.rootConfig.factory({
           data: {
             permission: { enabled: true },
@@ -172,6 +193,8 @@ export async function startAuditedBackend(
 
 export const alice = () => mockCredentials.user.header('user:default/alice');
 export const mallory = () => mockCredentials.user.header(DENIED_USER);
+/** No credentials at all (the mock httpAuth would otherwise assume a default user). */
+export const nobody = () => mockCredentials.none.header();
 
 /** Waits for the catalog to finish ingesting an entity from the example files. */
 export async function waitForEntity(server: import('node:http').Server, ref: string): Promise<void> {

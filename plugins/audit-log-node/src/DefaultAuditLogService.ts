@@ -182,11 +182,15 @@ export class DefaultAuditLogService implements AuditLogService {
     this.#lastReport = now;
     const count = this.#unreported;
     this.#unreported = 0;
-    this.#logger.error(
-      `Audit log: ${count} failure(s) in ${where}, latest: ${String(
-        (error as Error)?.message ?? error,
-      )}; totals ${JSON.stringify(this.stats())}`,
-    );
+    try {
+      this.#logger.error(
+        `Audit log: ${count} failure(s) in ${where}, latest: ${String(
+          (error as Error)?.message ?? error,
+        )}; totals ${JSON.stringify(this.stats())}`,
+      );
+    } catch {
+      // A throwing logger or sink.stats() must not throw into emit()'s caller.
+    }
   }
 
   #build(event: AuditEventInput, auditId: string): AuditRecord {

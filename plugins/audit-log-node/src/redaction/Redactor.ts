@@ -176,7 +176,10 @@ export class Redactor {
     };
     const copied = this.#copy(value, 0, state);
     const max = options.maxBytes;
-    if (max !== undefined && state.approxBytes > max) {
+    // state.approxBytes undercounts (JSON escapes, multi-byte characters,
+    // dates, markers, redacted subtrees), so the cap is checked on the exact
+    // serialized size; truncate() returns the copy itself when it fits.
+    if (max !== undefined) {
       return truncate(copied, max);
     }
     return copied;
@@ -270,7 +273,13 @@ export class Redactor {
       if (Array.isArray(obj)) {
         const out = new Array(obj.length);
         for (let i = 0; i < obj.length; i++) {
-          const v = this.#copy(obj[i], depth + 1, state);
+          let item: unknown;
+          try {
+            item = obj[i];
+          } catch {
+            item = '[Unreadable]';
+          }
+          const v = this.#copy(item, depth + 1, state);
           out[i] = v === undefined ? null : v;
         }
         state.approxBytes += obj.length + 2;
@@ -310,7 +319,17 @@ export class Redactor {
       return REDACTED;
     }
     if (Array.isArray(value)) {
-      return value.map(v => this.#redactAll(v, depth + 1));
+      const out: unknown[] = [];
+      for (let i = 0; i < value.length; i++) {
+        let v: unknown;
+        try {
+          v = value[i];
+        } catch {
+          v = undefined;
+        }
+        out.push(this.#redactAll(v, depth + 1));
+      }
+      return out;
     }
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {

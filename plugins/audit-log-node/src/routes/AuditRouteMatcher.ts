@@ -24,6 +24,26 @@ function splitPath(path: string): string[] {
   return parts.slice(start, end);
 }
 
+/**
+ * More static segments first; on a tie, the row whose first differing
+ * position is static wins, so the order of the table does not matter.
+ */
+function bySpecificity(a: CompiledRoute, b: CompiledRoute): number {
+  const byCount =
+    b.segments.filter(s => s !== null).length -
+    a.segments.filter(s => s !== null).length;
+  if (byCount !== 0) {
+    return byCount;
+  }
+  for (let i = 0; i < a.segments.length; i++) {
+    const aStatic = a.segments[i] !== null;
+    if (aStatic !== (b.segments[i] !== null)) {
+      return aStatic ? -1 : 1;
+    }
+  }
+  return 0;
+}
+
 function decode(segment: string): string {
   try {
     return decodeURIComponent(segment);
@@ -60,11 +80,7 @@ export class AuditRouteMatcher {
       this.#buckets.set(key, bucket);
     }
     for (const bucket of this.#buckets.values()) {
-      bucket.sort(
-        (a, b) =>
-          b.segments.filter(s => s !== null).length -
-          a.segments.filter(s => s !== null).length,
-      );
+      bucket.sort(bySpecificity);
     }
   }
 

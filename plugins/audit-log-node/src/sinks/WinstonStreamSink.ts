@@ -34,6 +34,7 @@ interface LineInfo extends winston.Logform.TransformableInfo {
 export class WinstonStreamSink implements AuditSink {
   readonly name = 'stdout';
   readonly #logger: winston.Logger;
+  readonly #stream: Writable;
   #written = 0;
   #failed = 0;
   readonly #onError?: (error: Error) => void;
@@ -50,6 +51,7 @@ export class WinstonStreamSink implements AuditSink {
       return i;
     });
     const stream = options.stream ?? process.stdout;
+    this.#stream = stream;
     const transport = new winston.transports.Stream({ stream, eol: '\n' });
     this.#logger = winston.createLogger({
       levels: winston.config.npm.levels,
@@ -58,7 +60,15 @@ export class WinstonStreamSink implements AuditSink {
       transports: [transport],
       exitOnError: false,
     });
+    // One stream error can surface on the stream, the transport and the logger: count it once.
+    const counted = new WeakSet<object>();
     const fail = (error: Error) => {
+      if (typeof error === 'object' && error !== null) {
+        if (counted.has(error)) {
+          return;
+        }
+        counted.add(error);
+      }
       this.#failed++;
       this.#onError?.(error);
     };
@@ -69,6 +79,11 @@ export class WinstonStreamSink implements AuditSink {
 
   write(record: AuditRecord, line: string): void {
     if (!this.#logger.isLevelEnabled(record.level)) {
+      return;
+    }
+    if (this.#stream.destroyed || this.#stream.writableEnded) {
+      // Node drops writes to a closed stream without an 'error' event.
+      this.#failed++;
       return;
     }
     try {

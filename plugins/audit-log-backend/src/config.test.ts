@@ -1,0 +1,184 @@
+import { ConfigReader } from '@backstage/config';
+import { readAuditLogConfig } from './config';
+
+function read(data: ConstructorParameters<typeof ConfigReader>[0]) {
+  return readAuditLogConfig(new ConfigReader(data));
+}
+
+describe('readAuditLogConfig', () => {
+  it('returns the defaults without an auditLog section', () => {
+    expect(read({})).toEqual({
+      enabled: true,
+      plugins: ['catalog', 'scaffolder'],
+      trustProxy: false,
+      ignore: { methods: [], paths: ['/api/*/.backstage/'] },
+      events: { include: [], exclude: [], responseBody: [] },
+      levels: { default: 'info', events: {} },
+      body: { maxBytes: 65536 },
+      errors: { includeStack: false },
+      redaction: {
+        keys: [],
+        keyPattern: undefined,
+        queryParams: ['token', 'access_token', 'api_key'],
+      },
+      stdout: { enabled: true, level: 'info' },
+    });
+  });
+
+  it('returns the same defaults with an empty auditLog section', () => {
+    expect(read({ auditLog: {} })).toEqual(read({}));
+  });
+
+  it('reads every override', () => {
+    const config = read({
+      auditLog: {
+        enabled: false,
+        plugins: ['catalog', 'todo'],
+        trustProxy: 2,
+        ignore: { methods: ['head', 'Options'], paths: ['/healthcheck'] },
+        events: {
+          include: ['A'],
+          exclude: ['B'],
+          responseBody: ['ScaffolderTaskCreate'],
+        },
+        levels: {
+          default: 'warn',
+          events: {
+            CatalogEntityFetch: 'debug',
+            ScaffolderTaskCreate: 'error',
+          },
+        },
+        body: { maxBytes: 1024 },
+        errors: { includeStack: true },
+        redaction: {
+          keys: ['ssn'],
+          keyPattern: '^x-.*$',
+          queryParams: ['sig'],
+        },
+        stdout: { enabled: false, level: 'verbose' },
+      },
+    });
+    expect(config).toEqual({
+      enabled: false,
+      plugins: ['catalog', 'todo'],
+      trustProxy: 2,
+      ignore: { methods: ['HEAD', 'OPTIONS'], paths: ['/healthcheck'] },
+      events: {
+        include: ['A'],
+        exclude: ['B'],
+        responseBody: ['ScaffolderTaskCreate'],
+      },
+      levels: {
+        default: 'warn',
+        events: { CatalogEntityFetch: 'debug', ScaffolderTaskCreate: 'error' },
+      },
+      body: { maxBytes: 1024 },
+      errors: { includeStack: true },
+      redaction: { keys: ['ssn'], keyPattern: '^x-.*$', queryParams: ['sig'] },
+      stdout: { enabled: false, level: 'verbose' },
+    });
+  });
+
+  it('accepts an empty ignore list and a zero body cap', () => {
+    const config = read({
+      auditLog: { ignore: { paths: [] }, body: { maxBytes: 0 } },
+    });
+    expect(config.ignore.paths).toEqual([]);
+    expect(config.body.maxBytes).toBe(0);
+  });
+
+  describe('levels', () => {
+    it('rejects an invalid default level naming the full key', () => {
+      expect(() => read({ auditLog: { levels: { default: 'loud' } } })).toThrow(
+        /auditLog\.levels\.default.*'loud'/,
+      );
+    });
+
+    it('rejects an invalid event level naming the full key', () => {
+      expect(() =>
+        read({
+          auditLog: {
+            levels: { events: { Good: 'info', CatalogEntityFetch: 'trace' } },
+          },
+        }),
+      ).toThrow(/auditLog\.levels\.events\.CatalogEntityFetch.*'trace'/);
+    });
+
+    it('rejects an invalid stdout level naming the full key', () => {
+      expect(() => read({ auditLog: { stdout: { level: 'INFO' } } })).toThrow(
+        'auditLog.stdout.level',
+      );
+    });
+
+    it('accepts every npm level', () => {
+      for (const level of [
+        'error',
+        'warn',
+        'info',
+        'http',
+        'verbose',
+        'debug',
+        'silly',
+      ]) {
+        expect(
+          read({ auditLog: { levels: { default: level } } }).levels.default,
+        ).toBe(level);
+      }
+    });
+  });
+
+  it('rejects an invalid keyPattern naming the key', () => {
+    expect(() =>
+      read({ auditLog: { redaction: { keyPattern: '(unclosed' } } }),
+    ).toThrow(/^Invalid config at auditLog\.redaction\.keyPattern: /);
+  });
+
+  it.each([-1, 1.5])('rejects body.maxBytes %p naming the key', maxBytes => {
+    expect(() => read({ auditLog: { body: { maxBytes } } })).toThrow(
+      `Invalid config at auditLog.body.maxBytes: expected a non-negative integer, got ${maxBytes}`,
+    );
+  });
+
+  describe('trustProxy', () => {
+    it('falls back to backend.trustProxy', () => {
+      expect(read({ backend: { trustProxy: true } }).trustProxy).toBe(true);
+      expect(read({ backend: { trustProxy: 1 } }).trustProxy).toBe(1);
+    });
+
+    it('prefers auditLog.trustProxy over backend.trustProxy', () => {
+      expect(
+        read({
+          backend: { trustProxy: true },
+          auditLog: { trustProxy: false },
+        }).trustProxy,
+      ).toBe(false);
+    });
+
+    it('parses a comma-separated string into a list', () => {
+      expect(
+        read({ auditLog: { trustProxy: 'loopback, 10.0.0.0/8 ,,' } })
+          .trustProxy,
+      ).toEqual(['loopback', '10.0.0.0/8']);
+      expect(read({ backend: { trustProxy: 'a, b' } }).trustProxy).toEqual([
+        'a',
+        'b',
+      ]);
+    });
+
+    it('accepts a list of addresses', () => {
+      expect(
+        read({ auditLog: { trustProxy: ['loopback', '10.0.0.0/8'] } })
+          .trustProxy,
+      ).toEqual(['loopback', '10.0.0.0/8']);
+    });
+
+    it('rejects other values naming the key', () => {
+      expect(() => read({ auditLog: { trustProxy: { a: 1 } } })).toThrow(
+        'Invalid config at auditLog.trustProxy',
+      );
+      expect(() => read({ backend: { trustProxy: [1, 2] } })).toThrow(
+        'Invalid config at backend.trustProxy',
+      );
+    });
+  });
+});
