@@ -87,7 +87,7 @@ describe('example backend started with npm start', () => {
       try {
         const res = await fetch(`${base}/api/auth/guest/refresh`, { method: 'POST' });
         if (res.ok) {
-          token = (await res.json()).backstageIdentity.token;
+          token = ((await res.json()) as { backstageIdentity: { token: string } }).backstageIdentity.token;
           break;
         }
       } catch {

@@ -74,7 +74,11 @@ const allowFileLocations = createBackendModule({
   },
 });
 
-/** Captures every write to stdout and stderr while a backend runs. */
+/**
+ * Captures every write to stdout and stderr while a backend runs, and every
+ * console call: under Jest, winston's Console transport (the root logger's)
+ * writes through `console.log` instead of the process streams.
+ */
 export class OutputCapture {
   readonly chunks: string[] = [];
   #restore: Array<() => void> = [];
@@ -90,6 +94,19 @@ export class OutputCapture {
       };
       this.#restore.push(() => {
         (stream as { write: unknown }).write = original;
+      });
+    }
+    const con = console as unknown as Record<string, (...args: unknown[]) => void>;
+    for (const method of ['log', 'info', 'warn', 'error', 'debug']) {
+      const original = con[method];
+      con[method] = (...args: unknown[]) => {
+        this.chunks.push(`${args.map(a => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
+        if (process.env.AUDIT_TEST_ECHO) {
+          original.apply(console, args);
+        }
+      };
+      this.#restore.push(() => {
+        con[method] = original;
       });
     }
   }
@@ -123,7 +140,12 @@ export interface AuditedBackend {
 }
 
 export async function startAuditedBackend(
-  options: { auditLog?: JsonObject; features?: BackendFeature[] } = {},
+  options: {
+    auditLog?: JsonObject;
+    /** Extra top-level config, e.g. `{ scaffolder: {...} }`, merged over the defaults. */
+    config?: JsonObject;
+    features?: BackendFeature[];
+  } = {},
 ): Promise<AuditedBackend> {
   const output = new OutputCapture();
   output.start();
@@ -149,6 +171,7 @@ export async function startAuditedBackend(
               locations: [{ type: 'file', target: path.join(EXAMPLES, 'locations.yaml') }],
             },
             auditLog: options.auditLog ?? {},
+            ...options.config,
           },
         }),
         ...(options.features ?? []),

@@ -69,6 +69,8 @@ export class DefaultAuditLogService implements AuditLogService {
   readonly #reportIntervalMs: number;
   #lastReport = 0;
   #unreported = 0;
+  /** Throws from sinks that broke the never-throw contract, by sink name. */
+  readonly #thrown = new Map<string, number>();
   #emitted = 0;
   #filtered = 0;
   #failed = 0;
@@ -142,6 +144,7 @@ export class DefaultAuditLogService implements AuditLogService {
         sink.write(record, line);
       } catch (error) {
         // Sinks count their own failures; this catches a sink that broke its contract.
+        this.#thrown.set(sink.name, (this.#thrown.get(sink.name) ?? 0) + 1);
         this.reportFailure(sink.name, error);
       }
     }
@@ -155,7 +158,8 @@ export class DefaultAuditLogService implements AuditLogService {
   stats(): AuditLogStats {
     const sinks: AuditLogStats['sinks'] = {};
     for (const sink of this.#sinks) {
-      sinks[sink.name] = sink.stats();
+      const own = sink.stats();
+      sinks[sink.name] = { ...own, failed: own.failed + (this.#thrown.get(sink.name) ?? 0) };
     }
     return {
       emitted: this.#emitted,

@@ -349,6 +349,16 @@ describe('catalog audit on the real catalog backend', () => {
     expect(backend.output.records().length).toBe(before + 2);
   });
 
+  it('ignores X-Forwarded-For unless a trust-proxy setting says otherwise', async () => {
+    const res = await request(backend.server)
+      .get('/api/catalog/locations')
+      .set('Authorization', alice())
+      .set('X-Forwarded-For', '203.0.113.9');
+    const [init] = await backend.completion(res.headers['audit-id']);
+    expect(init.actor.ip).not.toBe('203.0.113.9');
+    expect(init.actor.ip).toMatch(/127\.0\.0\.1|::1/);
+  });
+
   it('does not record other plugins unless configured, nor ignored paths', async () => {
     const before = backend.output.records().length;
     await request(backend.server).get('/api/catalog/.backstage/auth/v1/jwks.json');
