@@ -13,6 +13,7 @@ module.exports = {
     '<rootDir>/test/**/*.test.ts',
   ],
   testTimeout: 120000,
+  setupFiles: ['<rootDir>/test/support/env.js'],
   // Backend start-ups are heavy; two workers match the 2-core machine.
   maxWorkers: 2,
   // The real catalog and scaffolder leave background timers (processing

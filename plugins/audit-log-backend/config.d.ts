@@ -38,17 +38,12 @@ export interface Config {
     /** Level of records. Defaults keep every record visible at `info`. */
     levels?: {
       /** Default 'info'. */
-      default?: 'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
+      default?:
+        'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
       /** Per-event level, e.g. { CatalogEntityFetch: debug }. */
       events?: {
         [eventName: string]:
-          | 'error'
-          | 'warn'
-          | 'info'
-          | 'http'
-          | 'verbose'
-          | 'debug'
-          | 'silly';
+          'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
       };
     };
     body?: {
@@ -72,7 +67,25 @@ export interface Config {
       /** Default true. */
       enabled?: boolean;
       /** Records below this level are not printed. Default 'info'. */
-      level?: 'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
+      level?:
+        'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
+    };
+    /** The durable store behind the query API (`GET /api/audit-log/events`). */
+    store?: {
+      /** Default true. Stdout output is unaffected either way. */
+      enabled?: boolean;
+      retention?: {
+        /** Records older than this many days are deleted. Default: kept forever. */
+        days?: number;
+        /** How often the retention job runs, in minutes. Default 60. */
+        frequencyMinutes?: number;
+      };
+      /** Records held in memory while the database is slow or down; beyond it records are dropped and counted. Default 50000. */
+      maxQueue?: number;
+      /** Rows per insert. Default 500. */
+      batchSize?: number;
+      /** How long a partial batch waits before it is written, in ms. Default 50. */
+      flushIntervalMs?: number;
     };
   };
 }

@@ -1,6 +1,9 @@
 import { Config } from '@backstage/config';
 import { AuditLevel } from '@backstage-audit/plugin-audit-log-node';
 
+/** The audit log's own plugin id; its API is always audited. @public */
+export const AUDIT_LOG_PLUGIN_ID = 'audit-log';
+
 /** Parsed and validated `auditLog` configuration. @public */
 export interface AuditLogConfig {
   enabled: boolean;
@@ -13,6 +16,16 @@ export interface AuditLogConfig {
   errors: { includeStack: boolean };
   redaction: { keys: string[]; keyPattern?: string; queryParams: string[] };
   stdout: { enabled: boolean; level: AuditLevel };
+  store: {
+    enabled: boolean;
+    /** Days records are kept; undefined keeps them forever. */
+    retentionDays?: number;
+    /** How often retention runs, in minutes. */
+    retentionFrequencyMinutes: number;
+    maxQueue: number;
+    batchSize: number;
+    flushIntervalMs: number;
+  };
 }
 
 const LEVELS: readonly AuditLevel[] = [
@@ -85,6 +98,19 @@ export function readAuditLogConfig(root: Config): AuditLogConfig {
       `Invalid config at auditLog.body.maxBytes: expected a non-negative integer, got ${maxBytes}`,
     );
   }
+  const positive = (key: string, fallback: number): number => {
+    const value = c?.getOptionalNumber(key) ?? fallback;
+    if (!(value > 0)) {
+      throw new Error(`Invalid config at auditLog.${key}: expected a positive number, got ${value}`);
+    }
+    return value;
+  };
+  const retentionDays = c?.getOptionalNumber('store.retention.days');
+  if (retentionDays !== undefined && !(retentionDays > 0)) {
+    throw new Error(
+      `Invalid config at auditLog.store.retention.days: expected a positive number, got ${retentionDays}`,
+    );
+  }
   const eventLevels: Record<string, AuditLevel> = {};
   const levelsCfg = c?.getOptionalConfig('levels.events');
   for (const name of levelsCfg?.keys() ?? []) {
@@ -127,6 +153,14 @@ export function readAuditLogConfig(root: Config): AuditLogConfig {
     stdout: {
       enabled: get(x => x.getOptionalBoolean('stdout.enabled'), true),
       level: c ? level(c, 'stdout.level', 'info') : 'info',
+    },
+    store: {
+      enabled: get(x => x.getOptionalBoolean('store.enabled'), true),
+      retentionDays,
+      retentionFrequencyMinutes: positive('store.retention.frequencyMinutes', 60),
+      maxQueue: positive('store.maxQueue', 50000),
+      batchSize: positive('store.batchSize', 500),
+      flushIntervalMs: positive('store.flushIntervalMs', 50),
     },
   };
 }

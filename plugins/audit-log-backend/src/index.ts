@@ -16,3 +16,13 @@ export {
   auditRootLoggerServiceFactory,
   createOrdinaryLogSafetyFormat,
 } from './services/auditRootLoggerServiceFactory';
+export { auditLogPlugin } from './plugin';
+export { auditLogEventsReadPermission, auditLogPermissions } from './permissions';
+export { auditLogAuditRoutes } from './auditLogRoutes';
+export { KnexAuditStore } from './database/KnexAuditStore';
+export { StoreSink } from './database/StoreSink';
+export type { StoreSinkOptions } from './database/StoreSink';
+export { toStoredRecord } from './database/AuditStore';
+export type { AuditStore, AuditQuery, AuditPage, StoredAuditRecord } from './database/AuditStore';
+export { createRouter } from './service/router';
+export type { AuditLogRouterOptions } from './service/router';

@@ -6,7 +6,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import { auditLogServiceRef } from '@backstage-audit/plugin-audit-log-node';
 import { randomUUID } from 'node:crypto';
-import { readAuditLogConfig } from '../config';
+import { AUDIT_LOG_PLUGIN_ID, readAuditLogConfig } from '../config';
 import { resolveActorId } from '../capture/actor';
 
 const NOOP_EVENT: AuditorServiceEvent = {
@@ -37,7 +37,8 @@ export const auditAuditorServiceFactory = createServiceFactory({
   factory({ config, plugin, httpAuth, auditLog }): AuditorService {
     const pluginId = plugin.getId();
     const auditConfig = readAuditLogConfig(config);
-    const captured = auditConfig.enabled && auditConfig.plugins.includes(pluginId);
+    const captured = auditConfig.enabled &&
+      (auditConfig.plugins.includes(pluginId) || pluginId === AUDIT_LOG_PLUGIN_ID);
     const serviceActor = `plugin:${pluginId}`;
 
     return {

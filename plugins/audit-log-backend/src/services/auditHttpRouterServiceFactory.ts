@@ -12,7 +12,7 @@ import {
 } from '@backstage/backend-defaults/httpRouter';
 import { MiddlewareFactory } from '@backstage/backend-defaults/rootHttpRouter';
 import { auditLogServiceRef } from '@backstage-audit/plugin-audit-log-node';
-import { readAuditLogConfig } from '../config';
+import { AUDIT_LOG_PLUGIN_ID, readAuditLogConfig } from '../config';
 import { createAuditCapture } from '../capture/createAuditCapture';
 
 /**
@@ -41,7 +41,8 @@ export const auditHttpRouterServiceFactory = createServiceFactory({
   async factory({ auth, httpAuth, config, plugin, rootHttpRouter, lifecycle, logger, auditLog }) {
     const pluginId = plugin.getId();
     const auditConfig = readAuditLogConfig(config);
-    const audited = auditConfig.enabled && auditConfig.plugins.includes(pluginId);
+    const audited = auditConfig.enabled &&
+      (auditConfig.plugins.includes(pluginId) || pluginId === AUDIT_LOG_PLUGIN_ID);
     const capture = audited
       ? createAuditCapture({ pluginId, auditLog, httpAuth, config: auditConfig })
       : undefined;

@@ -46,6 +46,22 @@ export const auditLogServiceFactory = createServiceFactory({
         }),
       );
     }
+    // Starting and stopping the audit trail are themselves audited (PCI DSS 10.2.1.6).
+    const lifecycleEvent = (eventName: string) =>
+      service.emit({
+        plugin: 'audit-log',
+        eventName,
+        stage: 'completion',
+        status: 'succeeded',
+        actor: { actorId: 'plugin:audit-log' },
+        meta: { plugins: options.plugins, stdout: options.stdout.enabled, store: options.store.enabled },
+      });
+    lifecycle.addStartupHook(() => {
+      lifecycleEvent('AuditLogStarted');
+    });
+    lifecycle.addBeforeShutdownHook(() => {
+      lifecycleEvent('AuditLogStopped');
+    });
     lifecycle.addShutdownHook(async () => {
       await service.flush();
       const stats = service.stats();

@@ -1,0 +1,166 @@
+import {
+  DatabaseService,
+  resolvePackagePath,
+} from '@backstage/backend-plugin-api';
+import { Knex } from 'knex';
+import { AuditPage, AuditQuery, AuditStore, StoredAuditRecord } from './AuditStore';
+
+const TABLE = 'audit_events';
+const migrationsDir = resolvePackagePath(
+  '@backstage-audit/plugin-audit-log-backend',
+  'migrations',
+);
+
+interface Row {
+  id: string;
+  ts_ms: number | string;
+  plugin: string;
+  event_name: string;
+  stage: string;
+  status: string;
+  actor_id: string | null;
+  audit_id: string;
+  task_id: string | null;
+  entity_ref: string | null;
+  url: string | null;
+  record: string;
+}
+
+function toRow(r: StoredAuditRecord): Row {
+  return {
+    id: r.id,
+    ts_ms: r.tsMs,
+    plugin: r.plugin,
+    event_name: r.eventName,
+    stage: r.stage,
+    status: r.status,
+    actor_id: r.actorId,
+    audit_id: r.auditId,
+    task_id: r.taskId,
+    entity_ref: r.entityRef,
+    url: r.url,
+    record: r.json,
+  };
+}
+
+function fromRow(row: Row): StoredAuditRecord {
+  return {
+    id: row.id,
+    // PostgreSQL returns bigint as a string.
+    tsMs: Number(row.ts_ms),
+    plugin: row.plugin,
+    eventName: row.event_name,
+    stage: row.stage,
+    status: row.status,
+    actorId: row.actor_id,
+    auditId: row.audit_id,
+    taskId: row.task_id,
+    entityRef: row.entity_ref,
+    url: row.url,
+    json: row.record,
+  };
+}
+
+/**
+ * The audit store on knex: SQLite for local use, PostgreSQL in production.
+ *
+ * @public
+ */
+export class KnexAuditStore implements AuditStore {
+  static async create(options: {
+    database: DatabaseService;
+  }): Promise<KnexAuditStore> {
+    const knex = await options.database.getClient();
+    if (!options.database.migrations?.skip) {
+      await knex.migrate.latest({
+        directory: migrationsDir,
+        tableName: 'audit_log_knex_migrations',
+        loadExtensions: ['.js'],
+      });
+    }
+    return new KnexAuditStore(knex);
+  }
+
+  /** For tests and tools that already hold a migrated client. */
+  static async fromClient(knex: Knex): Promise<KnexAuditStore> {
+    await knex.migrate.latest({
+      directory: migrationsDir,
+      tableName: 'audit_log_knex_migrations',
+      loadExtensions: ['.js'],
+    });
+    return new KnexAuditStore(knex);
+  }
+
+  private constructor(private readonly knex: Knex) {}
+
+  async insert(rows: StoredAuditRecord[]): Promise<void> {
+    if (rows.length === 0) {
+      return;
+    }
+    // Retried batches may repeat rows that did commit: the primary key makes
+    // every record land exactly once.
+    await this.knex(TABLE).insert(rows.map(toRow)).onConflict('id').ignore();
+  }
+
+  async query(q: AuditQuery): Promise<AuditPage> {
+    const builder = this.knex<Row>(TABLE).select('*');
+    if (q.fromMs !== undefined) builder.where('ts_ms', '>=', q.fromMs);
+    if (q.toMs !== undefined) builder.where('ts_ms', '<', q.toMs);
+    if (q.eventNames?.length) builder.whereIn('event_name', q.eventNames);
+    if (q.actorId !== undefined) builder.where('actor_id', q.actorId);
+    if (q.status !== undefined) builder.where('status', q.status);
+    if (q.stage !== undefined) builder.where('stage', q.stage);
+    if (q.plugin !== undefined) builder.where('plugin', q.plugin);
+    if (q.auditId !== undefined) builder.where('audit_id', q.auditId);
+    if (q.taskId !== undefined) builder.where('task_id', q.taskId);
+    if (q.entityRef !== undefined) builder.where('entity_ref', q.entityRef);
+    if (q.urlContains !== undefined) {
+      const escaped = q.urlContains.replace(/[\\%_]/g, c => `\\${c}`);
+      builder.whereRaw(`url like ? escape '\\'`, [`%${escaped}%`]);
+    }
+    const cmp = q.order === 'asc' ? '>' : '<';
+    if (q.after) {
+      const { tsMs, id } = q.after;
+      builder.where(w =>
+        w.where('ts_ms', cmp, tsMs).orWhere(w2 => w2.where('ts_ms', tsMs).andWhere('id', cmp, id)),
+      );
+    }
+    const rows = await builder
+      .orderBy([
+        { column: 'ts_ms', order: q.order },
+        { column: 'id', order: q.order },
+      ])
+      .limit(q.limit + 1);
+    const items = rows.slice(0, q.limit).map(fromRow);
+    const last = items[items.length - 1];
+    return {
+      items,
+      next: rows.length > q.limit && last ? { tsMs: last.tsMs, id: last.id } : undefined,
+    };
+  }
+
+  async get(id: string): Promise<StoredAuditRecord | undefined> {
+    const row = await this.knex<Row>(TABLE).where('id', id).first();
+    return row ? fromRow(row) : undefined;
+  }
+
+  async deleteOlderThan(tsMs: number): Promise<number> {
+    let total = 0;
+    // In chunks, so retention never holds a long lock on a busy table.
+    for (;;) {
+      const ids = await this.knex<Row>(TABLE)
+        .where('ts_ms', '<', tsMs)
+        .select('id')
+        .limit(5000);
+      if (ids.length === 0) {
+        return total;
+      }
+      total += await this.knex(TABLE)
+        .whereIn(
+          'id',
+          ids.map(r => r.id),
+        )
+        .delete();
+    }
+  }
+}
