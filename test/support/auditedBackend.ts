@@ -145,6 +145,12 @@ export async function startAuditedBackend(
     /** Extra top-level config, e.g. `{ scaffolder: {...} }`, merged over the defaults. */
     config?: JsonObject;
     features?: BackendFeature[];
+    /**
+     * Replaces the audit log's feature loader (the way adopters install it)
+     * with its parts, for tests that add modules to the audit-log plugin:
+     * startTestBackend cannot see a plugin inside a loader.
+     */
+    auditLogFeatures?: BackendFeature[];
   } = {},
 ): Promise<AuditedBackend> {
   const output = new OutputCapture();
@@ -152,7 +158,7 @@ export async function startAuditedBackend(
   try {
     const backend = await startTestBackend({
       features: [
-        import('@backstage-audit/plugin-audit-log-backend'),
+        ...(options.auditLogFeatures ?? [import('@backstage-audit/plugin-audit-log-backend')]),
         catalogAuditModule,
         scaffolderAuditModule,
         auditRootLoggerServiceFactory,
