@@ -62,6 +62,20 @@ export interface Config {
       /** Query parameters whose values are redacted. Default ['token', 'access_token', 'api_key']. */
       queryParams?: string[];
     };
+    /** Scaffolder task-lifecycle records (`@backstage-audit/plugin-scaffolder-backend-module-audit-log`). */
+    scaffolder?: {
+      /**
+       * Record task executions, steps, skips, `each` iterations, dry runs and stale-task
+       * cancellations. Decorates the scaffolder's task broker; turn off if another module
+       * sets the task broker. Default true.
+       */
+      taskLifecycle?: boolean;
+      /**
+       * Strings in recorded task parameters, step inputs and iteration values longer than
+       * this are cut. -1 disables. Default 256.
+       */
+      parameterMaxLength?: number;
+    };
     /** The stdout sink: one JSON line per record. */
     stdout?: {
       /** Default true. */

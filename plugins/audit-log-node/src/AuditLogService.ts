@@ -76,6 +76,12 @@ export interface AuditLogService {
   addSink(sink: AuditSink): void;
   /** In-flight audited HTTP requests, keyed by the request object. */
   readonly requests: WeakMap<object, AuditRequestContext>;
+  /**
+   * Plugins' own auditor events (`<pluginId>.<eventId>`) that a richer
+   * observer records instead; the auditor replacement drops their background
+   * (request-less) occurrences so nothing is written twice.
+   */
+  readonly claimedUpstreamEvents: Set<string>;
   /** Counts and reports (rate limited, on the backend's logger) a failure of the audit machinery. */
   reportFailure(where: string, error: unknown): void;
   /** Waits until every sink has delivered what it accepted. */

@@ -18,6 +18,19 @@ import { AuditRouteTable } from './routes/types';
 import { serializeAuditRecord } from './serialize';
 import { AuditSink } from './sinks/types';
 
+let lastMs = NaN;
+let lastIso = '';
+
+/** `new Date().toISOString()`, formatted once per millisecond. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 /** Where the pipeline reports its own failures (the backend's logger). @public */
 export interface AuditFailureLogger {
   error(message: string): void;
@@ -56,6 +69,7 @@ export interface DefaultAuditLogServiceOptions {
 export class DefaultAuditLogService implements AuditLogService {
   readonly redactor: Redactor;
   readonly requests = new WeakMap<object, AuditRequestContext>();
+  readonly claimedUpstreamEvents = new Set<string>();
   readonly #sinks: AuditSink[];
   readonly #matchers = new Map<string, AuditRouteMatcher>();
   readonly #defaultLevel: AuditLevel;
@@ -210,7 +224,7 @@ export class DefaultAuditLogService implements AuditLogService {
       message: `${event.eventName} ${event.stage} ${event.status}`,
       isAuditLog: true,
       schemaVersion: AUDIT_SCHEMA_VERSION,
-      timestamp: new Date().toISOString(),
+      timestamp: isoNow(),
       auditId,
       plugin: event.plugin,
       eventName: event.eventName,

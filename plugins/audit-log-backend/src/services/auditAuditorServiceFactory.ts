@@ -68,7 +68,7 @@ export const auditAuditorServiceFactory = createServiceFactory({
           };
         }
         const eventName = `${pluginId}.${eventId}`;
-        if (!auditLog.isEventEnabled(eventName)) {
+        if (auditLog.claimedUpstreamEvents.has(eventName) || !auditLog.isEventEnabled(eventName)) {
           return NOOP_EVENT;
         }
         const auditId = randomUUID();
