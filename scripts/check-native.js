@@ -12,10 +12,16 @@ function works() {
   }
 }
 if (!works()) {
-  console.log('[postinstall] better-sqlite3 native binding missing: rebuilding from source');
-  execSync('npm rebuild better-sqlite3 --foreground-scripts', { stdio: 'inherit' });
+  console.log(
+    '[postinstall] better-sqlite3 native binding missing: rebuilding from source',
+  );
+  execSync('npm rebuild better-sqlite3 --foreground-scripts', {
+    stdio: 'inherit',
+  });
   if (!works()) {
-    console.error('[postinstall] better-sqlite3 still does not load; see README "Troubleshooting"');
+    console.error(
+      '[postinstall] better-sqlite3 still does not load; see README "Troubleshooting"',
+    );
     process.exit(1);
   }
 }

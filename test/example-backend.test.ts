@@ -85,9 +85,13 @@ describe('example backend started with npm start', () => {
         throw new Error(`backend did not start:\n${stdout}\n${stderr}`);
       }
       try {
-        const res = await fetch(`${base}/api/auth/guest/refresh`, { method: 'POST' });
+        const res = await fetch(`${base}/api/auth/guest/refresh`, {
+          method: 'POST',
+        });
         if (res.ok) {
-          token = ((await res.json()) as { backstageIdentity: { token: string } }).backstageIdentity.token;
+          token = (
+            (await res.json()) as { backstageIdentity: { token: string } }
+          ).backstageIdentity.token;
           break;
         }
       } catch {
@@ -96,30 +100,65 @@ describe('example backend started with npm start', () => {
       await new Promise(r => setTimeout(r, 500));
     }
     for (let i = 0; i < 300; i++) {
-      const res = await fetch(`${base}/api/catalog/entities/by-name/template/default/hello-audit`, {
-        headers: { Authorization: `Bearer ${token}` },
-      });
+      const res = await fetch(
+        `${base}/api/catalog/entities/by-name/template/default/hello-audit`,
+        {
+          headers: { Authorization: `Bearer ${token}` },
+        },
+      );
       if (res.ok) break;
       await new Promise(r => setTimeout(r, 200));
     }
 
-    await call('byName', 'GET', '/api/catalog/entities/by-name/component/default/payments-api');
-    await call('queryToken', 'GET', `/api/catalog/entities/by-query?limit=1&token=${CANARIES.query}`);
-    await call('accessToken', 'GET', `/api/catalog/locations?access_token=${CANARIES.accessToken}`);
+    await call(
+      'byName',
+      'GET',
+      '/api/catalog/entities/by-name/component/default/payments-api',
+    );
+    await call(
+      'queryToken',
+      'GET',
+      `/api/catalog/entities/by-query?limit=1&token=${CANARIES.query}`,
+    );
+    await call(
+      'accessToken',
+      'GET',
+      `/api/catalog/locations?access_token=${CANARIES.accessToken}`,
+    );
     await call('cookie', 'GET', '/api/catalog/locations', {
-      headers: { Cookie: `backstage-auth=${CANARIES.cookie}; theme=dark`, 'X-Api-Key': CANARIES.apiKeyHeader },
+      headers: {
+        Cookie: `backstage-auth=${CANARIES.cookie}; theme=dark`,
+        'X-Api-Key': CANARIES.apiKeyHeader,
+      },
     });
     await call('refresh', 'POST', '/api/catalog/refresh', {
-      body: { entityRef: 'component:default/payments-api', authorizationToken: CANARIES.refreshToken },
+      body: {
+        entityRef: 'component:default/payments-api',
+        authorizationToken: CANARIES.refreshToken,
+      },
     });
     await call('deep', 'POST', '/api/catalog/entities/by-refs', {
-      body: { entityRefs: ['component:default/payments-api'], extra: { a: { b: [{ password: CANARIES.deepPassword }] } } },
+      body: {
+        entityRefs: ['component:default/payments-api'],
+        extra: { a: { b: [{ password: CANARIES.deepPassword }] } },
+      },
     });
     const template = parse(
-      fs.readFileSync(path.join(ROOT, 'packages/backend/examples/templates/hello/template.yaml'), 'utf8'),
+      fs.readFileSync(
+        path.join(
+          ROOT,
+          'packages/backend/examples/templates/hello/template.yaml',
+        ),
+        'utf8',
+      ),
     );
     await call('dryRun', 'POST', '/api/scaffolder/v2/dry-run', {
-      body: { template, values: { name: 'e2e' }, secrets: { deployKey: CANARIES.dryRunSecret }, directoryContents: [] },
+      body: {
+        template,
+        values: { name: 'e2e' },
+        secrets: { deployKey: CANARIES.dryRunSecret },
+        directoryContents: [],
+      },
     });
     const task = await call('task', 'POST', '/api/scaffolder/v2/tasks', {
       body: {
@@ -165,7 +204,10 @@ describe('example backend started with npm start', () => {
   it('prints an initiation and a completion record on stdout for every request', () => {
     const records = auditLines();
     for (const [name, auditId] of Object.entries(auditIds)) {
-      expect({ name, stages: records.filter(r => r.auditId === auditId).map(r => r.stage) }).toEqual({
+      expect({
+        name,
+        stages: records.filter(r => r.auditId === auditId).map(r => r.stage),
+      }).toEqual({
         name,
         stages: ['initiation', 'completion'],
       });
@@ -178,14 +220,18 @@ describe('example backend started with npm start', () => {
       actor: { actorId: 'user:development/guest', client: 'node' },
       response: { status: 200 },
     });
-    expect(byName[1].timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(byName[1].timestamp).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
+    );
     const dry = records.filter(r => r.auditId === auditIds.dryRun);
     expect(dry.map(r => r.meta?.isDryLog)).toEqual([true, true]);
   });
 
   it('recorded the requests that carried secrets, with the values redacted in place', () => {
     const done = (name: string) =>
-      auditLines().find(r => r.auditId === auditIds[name] && r.stage === 'completion');
+      auditLines().find(
+        r => r.auditId === auditIds[name] && r.stage === 'completion',
+      );
     expect(done('queryToken').request.query.token).toBe('***');
     expect(done('queryToken').request.url).toContain('token=***');
     expect(done('accessToken').request.query.access_token).toBe('***');
@@ -193,7 +239,9 @@ describe('example backend started with npm start', () => {
       entityRef: 'component:default/payments-api',
       authorizationToken: '***',
     });
-    expect(done('deep').request.body.extra).toEqual({ a: { b: [{ password: '***' }] } });
+    expect(done('deep').request.body.extra).toEqual({
+      a: { b: [{ password: '***' }] },
+    });
     expect(done('dryRun').request.body.secrets).toEqual({ deployKey: '***' });
     expect(done('task').request.body.secrets).toEqual({ deployKey: '***' });
     expect(JSON.stringify(done('cookie'))).not.toMatch(/cookie|x-api-key/i);
@@ -204,7 +252,10 @@ describe('example backend started with npm start', () => {
     expect(all).toContain('HTTP/1.1'); // the access log is there ...
     expect(all).toContain('token=***'); // ... with the query token redacted
     for (const [site, canary] of Object.entries(CANARIES)) {
-      expect({ site, leaked: all.includes(canary) }).toEqual({ site, leaked: false });
+      expect({ site, leaked: all.includes(canary) }).toEqual({
+        site,
+        leaked: false,
+      });
     }
   });
 

@@ -45,7 +45,10 @@ const demoPlugin = createBackendPlugin({
   pluginId: 'demo',
   register(reg) {
     reg.registerInit({
-      deps: { httpRouter: coreServices.httpRouter, auditor: coreServices.auditor },
+      deps: {
+        httpRouter: coreServices.httpRouter,
+        auditor: coreServices.auditor,
+      },
       async init({ httpRouter, auditor }) {
         const router = express.Router();
         router.use(express.json());
@@ -102,7 +105,12 @@ const sinksModule = createBackendModule({
           write(record) {
             records.push(record);
           },
-          stats: () => ({ written: records.length, failed: 0, dropped: 0, queued: 0 }),
+          stats: () => ({
+            written: records.length,
+            failed: 0,
+            dropped: 0,
+            queued: 0,
+          }),
         };
         audit.addSink(recordingSink);
       },
@@ -119,7 +127,9 @@ describe('robustness', () => {
         plugins: ['catalog', 'scaffolder', 'demo'],
         body: { maxBytes: 2048 },
         trustProxy: 'loopback',
-        events: { responseBody: ['CatalogLocationFetch', 'CatalogEntityFetch'] },
+        events: {
+          responseBody: ['CatalogLocationFetch', 'CatalogEntityFetch'],
+        },
         levels: { events: { CatalogLocationFetch: 'warn' } },
       },
       features: [demoPlugin, sinksModule],
@@ -136,11 +146,20 @@ describe('robustness', () => {
     request(backend.server).post(url).set('Authorization', alice());
 
   it('truncates a body over the cap with an explicit marker, and the request succeeds', async () => {
-    const entityRefs = Array.from({ length: 400 }, (_, i) => `component:default/c-${i}`);
-    const res = await post('/api/catalog/entities/by-refs').send({ entityRefs });
+    const entityRefs = Array.from(
+      { length: 400 },
+      (_, i) => `component:default/c-${i}`,
+    );
+    const res = await post('/api/catalog/entities/by-refs').send({
+      entityRefs,
+    });
     expect(res.status).toBe(200);
     const [, done] = await backend.completion(res.headers['audit-id']);
-    const body = done.request?.body as { truncated: boolean; originalBytes: number; preview: string };
+    const body = done.request?.body as {
+      truncated: boolean;
+      originalBytes: number;
+      preview: string;
+    };
     expect(body.truncated).toBe(true);
     expect(body.originalBytes).toBeGreaterThan(2048);
     expect(body.preview.length).toBeLessThanOrEqual(2048);
@@ -163,7 +182,9 @@ describe('robustness', () => {
   });
 
   it('copes with a non-JSON body', async () => {
-    const res = await post('/api/catalog/refresh').set('Content-Type', 'text/plain').send(`password=${CANARY}`);
+    const res = await post('/api/catalog/refresh')
+      .set('Content-Type', 'text/plain')
+      .send(`password=${CANARY}`);
     const records = await backend.completion(res.headers['audit-id']);
     expect(records).toHaveLength(2);
   });
@@ -171,14 +192,22 @@ describe('robustness', () => {
   it('copes with a deeply nested body', async () => {
     let deep: unknown = { password: CANARY };
     for (let i = 0; i < 2000; i++) deep = { d: deep };
-    const res = await post('/api/catalog/entities/by-refs').send({ entityRefs: [], deep });
+    const res = await post('/api/catalog/entities/by-refs').send({
+      entityRefs: [],
+      deep,
+    });
     const [, done] = await backend.completion(res.headers['audit-id']);
-    expect(JSON.stringify(done.request?.body)).toContain('[Truncated: too deep]');
+    expect(JSON.stringify(done.request?.body)).toContain(
+      '[Truncated: too deep]',
+    );
   });
 
   it('records a body the plugin refuses as too large', async () => {
     const huge = 'x'.repeat(11 * 1024 * 1024);
-    const res = await post('/api/catalog/entities/by-refs').send({ entityRefs: [], huge });
+    const res = await post('/api/catalog/entities/by-refs').send({
+      entityRefs: [],
+      huge,
+    });
     expect(res.status).toBe(400); // the catalog reports body-parser's 413 as an InputError
     const [, done] = await backend.completion(res.headers['audit-id']);
     expect(done).toMatchObject({
@@ -190,7 +219,9 @@ describe('robustness', () => {
   });
 
   it('records a handler that throws exactly once, as failed, with a redacted error', async () => {
-    const res = await request(backend.server).get('/api/demo/throws').set('Authorization', alice());
+    const res = await request(backend.server)
+      .get('/api/demo/throws')
+      .set('Authorization', alice());
     expect(res.status).toBe(500);
     await backend.completion(res.headers['audit-id']);
     await new Promise(r => setTimeout(r, 50));
@@ -200,27 +231,39 @@ describe('robustness', () => {
       eventName: 'DemoThrow',
       status: 'failed',
       response: { status: 500 },
-      errors: [{ name: 'Error', message: expect.stringContaining('handler exploded') }],
+      errors: [
+        { name: 'Error', message: expect.stringContaining('handler exploded') },
+      ],
     });
     expect(records[1].errors?.[0]).not.toHaveProperty('stack');
   });
 
   it('writes the record even when a meta extractor throws, and says so', async () => {
-    const res = await request(backend.server).get('/api/demo/bad-meta').set('Authorization', alice());
+    const res = await request(backend.server)
+      .get('/api/demo/bad-meta')
+      .set('Authorization', alice());
     expect(res.status).toBe(200);
     const [, done] = await backend.completion(res.headers['audit-id']);
-    expect(done.errors).toEqual([{ name: 'AuditMetaError', message: 'extractor bug' }]);
+    expect(done.errors).toEqual([
+      { name: 'AuditMetaError', message: 'extractor bug' },
+    ]);
   });
 
   it('records unmapped routes of a configured plugin as HttpRequest', async () => {
-    const res = await request(backend.server).get('/api/demo/unmapped').set('Authorization', alice());
+    const res = await request(backend.server)
+      .get('/api/demo/unmapped')
+      .set('Authorization', alice());
     const [init] = await backend.completion(res.headers['audit-id']);
     expect(init).toMatchObject({ eventName: 'HttpRequest', plugin: 'demo' });
   });
 
   it("routes a plugin's own auditor events through the redacting pipeline", async () => {
-    await request(backend.server).post('/api/demo/job').set('Authorization', alice());
-    const job = backend.output.records().filter(r => r.eventName === 'demo.nightly-job');
+    await request(backend.server)
+      .post('/api/demo/job')
+      .set('Authorization', alice());
+    const job = backend.output
+      .records()
+      .filter(r => r.eventName === 'demo.nightly-job');
     expect(job.map(r => [r.stage, r.status])).toEqual([
       ['initiation', 'succeeded'],
       ['completion', 'succeeded'],
@@ -235,16 +278,22 @@ describe('robustness', () => {
     expect(res.status).toBe(200);
     await backend.completion(res.headers['audit-id']);
     expect(recordingSink.records.length).toBe(before + 2);
-    expect(auditLog.stats().sinks.broken.failed).toBeGreaterThanOrEqual(before + 2);
+    expect(auditLog.stats().sinks.broken.failed).toBeGreaterThanOrEqual(
+      before + 2,
+    );
     expect(auditLog.stats().sinks.recording.written).toBe(before + 2);
   });
 
   it('records response bodies only for configured events, never for streamed ones', async () => {
-    const locations = await request(backend.server).get('/api/catalog/locations').set('Authorization', alice());
+    const locations = await request(backend.server)
+      .get('/api/catalog/locations')
+      .set('Authorization', alice());
     const [, done] = await backend.completion(locations.headers['audit-id']);
     expect(done.response?.body).toEqual(locations.body);
     expect(done.level).toBe('warn');
-    const entities = await request(backend.server).get('/api/catalog/entities').set('Authorization', alice());
+    const entities = await request(backend.server)
+      .get('/api/catalog/entities')
+      .set('Authorization', alice());
     expect(entities.status).toBe(200);
     const [, streamed] = await backend.completion(entities.headers['audit-id']);
     expect(streamed.response).toEqual({ status: 200 });
@@ -272,7 +321,9 @@ describe('robustness', () => {
       Array.from({ length: 300 }, (_, i) =>
         i % 2
           ? request(backend.server)
-              .get('/api/catalog/entities/by-name/component/default/payments-api')
+              .get(
+                '/api/catalog/entities/by-name/component/default/payments-api',
+              )
               .set('Authorization', alice())
           : post('/api/demo/audited').send({ i }),
       ),

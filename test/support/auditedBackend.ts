@@ -26,7 +26,10 @@ import scaffolderAuditModule from '@backstage-audit/plugin-scaffolder-backend-mo
 import request from 'supertest';
 import type { JsonObject } from '@backstage/types';
 
-export const EXAMPLES = path.resolve(__dirname, '../../packages/backend/examples');
+export const EXAMPLES = path.resolve(
+  __dirname,
+  '../../packages/backend/examples',
+);
 export const DENIED_USER = 'user:default/mallory';
 
 /**
@@ -41,7 +44,8 @@ const denyMalloryPermissions = createServiceFactory({
   deps: {},
   factory() {
     const decide = (credentials: BackstageCredentials) =>
-      (credentials.principal as { userEntityRef?: string }).userEntityRef === DENIED_USER
+      (credentials.principal as { userEntityRef?: string }).userEntityRef ===
+      DENIED_USER
         ? AuthorizeResult.DENY
         : AuthorizeResult.ALLOW;
     const service: PermissionsService = {
@@ -87,20 +91,34 @@ export class OutputCapture {
     for (const stream of [process.stdout, process.stderr]) {
       const original = stream.write.bind(stream);
       const chunks = this.chunks;
-      (stream as { write: unknown }).write = function write(chunk: unknown, ...rest: unknown[]) {
-        chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+      (stream as { write: unknown }).write = function write(
+        chunk: unknown,
+        ...rest: unknown[]
+      ) {
+        chunks.push(
+          typeof chunk === 'string'
+            ? chunk
+            : Buffer.from(chunk as Uint8Array).toString('utf8'),
+        );
         // Keep the test log readable: audit lines are only captured, not echoed.
-        return process.env.AUDIT_TEST_ECHO ? (original as (...a: unknown[]) => boolean)(chunk, ...rest) : true;
+        return process.env.AUDIT_TEST_ECHO
+          ? (original as (...a: unknown[]) => boolean)(chunk, ...rest)
+          : true;
       };
       this.#restore.push(() => {
         (stream as { write: unknown }).write = original;
       });
     }
-    const con = console as unknown as Record<string, (...args: unknown[]) => void>;
+    const con = console as unknown as Record<
+      string,
+      (...args: unknown[]) => void
+    >;
     for (const method of ['log', 'info', 'warn', 'error', 'debug']) {
       const original = con[method];
       con[method] = (...args: unknown[]) => {
-        this.chunks.push(`${args.map(a => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
+        this.chunks.push(
+          `${args.map(a => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`,
+        );
         if (process.env.AUDIT_TEST_ECHO) {
           original.apply(console, args);
         }
@@ -133,7 +151,9 @@ export interface AuditedBackend {
   server: import('node:http').Server;
   output: OutputCapture;
   /** Records of one auditId or event, in order. */
-  records(filter?: Partial<Pick<AuditRecord, 'auditId' | 'eventName'>>): AuditRecord[];
+  records(
+    filter?: Partial<Pick<AuditRecord, 'auditId' | 'eventName'>>,
+  ): AuditRecord[];
   /** Waits until the records of `auditId` include a completion. */
   completion(auditId: string): Promise<AuditRecord[]>;
   stop(): Promise<void>;
@@ -158,7 +178,9 @@ export async function startAuditedBackend(
   try {
     const backend = await startTestBackend({
       features: [
-        ...(options.auditLogFeatures ?? [import('@backstage-audit/plugin-audit-log-backend')]),
+        ...(options.auditLogFeatures ?? [
+          import('@backstage-audit/plugin-audit-log-backend'),
+        ]),
         catalogAuditModule,
         scaffolderAuditModule,
         auditRootLoggerServiceFactory,
@@ -172,9 +194,21 @@ export async function startAuditedBackend(
             permission: { enabled: true },
             catalog: {
               rules: [
-                { allow: ['Component', 'System', 'API', 'Group', 'User', 'Location', 'Template'] },
+                {
+                  allow: [
+                    'Component',
+                    'System',
+                    'API',
+                    'Group',
+                    'User',
+                    'Location',
+                    'Template',
+                  ],
+                },
               ],
-              locations: [{ type: 'file', target: path.join(EXAMPLES, 'locations.yaml') }],
+              locations: [
+                { type: 'file', target: path.join(EXAMPLES, 'locations.yaml') },
+              ],
             },
             auditLog: options.auditLog ?? {},
             ...options.config,
@@ -184,7 +218,9 @@ export async function startAuditedBackend(
       ],
     });
     const server = backend.server;
-    const records = (filter: Partial<Pick<AuditRecord, 'auditId' | 'eventName'>> = {}) =>
+    const records = (
+      filter: Partial<Pick<AuditRecord, 'auditId' | 'eventName'>> = {},
+    ) =>
       output
         .records()
         .filter(
@@ -226,7 +262,10 @@ export const mallory = () => mockCredentials.user.header(DENIED_USER);
 export const nobody = () => mockCredentials.none.header();
 
 /** Waits for the catalog to finish ingesting an entity from the example files. */
-export async function waitForEntity(server: import('node:http').Server, ref: string): Promise<void> {
+export async function waitForEntity(
+  server: import('node:http').Server,
+  ref: string,
+): Promise<void> {
   const [kind, rest] = ref.split(':');
   const [namespace, name] = rest.split('/');
   for (let i = 0; i < 600; i++) {

@@ -13,16 +13,22 @@ const backend = createBackend();
 backend.add(import('@backstage-audit/plugin-audit-log-backend'));
 // ... the catalog's and the scaffolder's event tables ...
 backend.add(import('@backstage-audit/plugin-catalog-backend-module-audit-log'));
-backend.add(import('@backstage-audit/plugin-scaffolder-backend-module-audit-log'));
+backend.add(
+  import('@backstage-audit/plugin-scaffolder-backend-module-audit-log'),
+);
 // ... and ordinary logs (including the HTTP access log) without credentials in URLs.
 backend.add(auditRootLoggerServiceFactory);
 
 backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
 backend.add(import('@backstage/plugin-catalog-backend'));
-backend.add(import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'));
+backend.add(
+  import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'),
+);
 backend.add(import('@backstage/plugin-scaffolder-backend'));
 backend.add(import('@backstage/plugin-permission-backend'));
-backend.add(import('@backstage/plugin-permission-backend-module-allow-all-policy'));
+backend.add(
+  import('@backstage/plugin-permission-backend-module-allow-all-policy'),
+);
 
 backend.start();

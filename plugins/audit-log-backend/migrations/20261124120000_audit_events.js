@@ -9,9 +9,18 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.createTable('audit_events', table => {
-    table.comment('Audit records: who did what, when, from where, and did it work');
-    table.string('id', 36).primary().notNullable().comment('Record id (UUID), assigned once by the writer');
-    table.bigInteger('ts_ms').notNullable().comment('Record timestamp, epoch milliseconds');
+    table.comment(
+      'Audit records: who did what, when, from where, and did it work',
+    );
+    table
+      .string('id', 36)
+      .primary()
+      .notNullable()
+      .comment('Record id (UUID), assigned once by the writer');
+    table
+      .bigInteger('ts_ms')
+      .notNullable()
+      .comment('Record timestamp, epoch milliseconds');
     table.string('plugin', 64).notNullable();
     table.string('event_name', 128).notNullable();
     table.string('stage', 16).notNullable();

@@ -52,7 +52,9 @@ function level(config: Config, key: string, fallback: AuditLevel): AuditLevel {
 }
 
 function readTrustProxy(root: Config): boolean | number | string[] {
-  const key = root.has('auditLog.trustProxy') ? 'auditLog.trustProxy' : 'backend.trustProxy';
+  const key = root.has('auditLog.trustProxy')
+    ? 'auditLog.trustProxy'
+    : 'backend.trustProxy';
   const value = root.getOptional(key);
   if (value === undefined || value === null) {
     return false;
@@ -61,7 +63,10 @@ function readTrustProxy(root: Config): boolean | number | string[] {
     return value;
   }
   if (typeof value === 'string') {
-    return value.split(',').map(s => s.trim()).filter(Boolean);
+    return value
+      .split(',')
+      .map(s => s.trim())
+      .filter(Boolean);
   }
   if (Array.isArray(value) && value.every(v => typeof v === 'string')) {
     return value as string[];
@@ -101,7 +106,9 @@ export function readAuditLogConfig(root: Config): AuditLogConfig {
   const positive = (key: string, fallback: number): number => {
     const value = c?.getOptionalNumber(key) ?? fallback;
     if (!(value > 0)) {
-      throw new Error(`Invalid config at auditLog.${key}: expected a positive number, got ${value}`);
+      throw new Error(
+        `Invalid config at auditLog.${key}: expected a positive number, got ${value}`,
+      );
     }
     return value;
   };
@@ -118,20 +125,27 @@ export function readAuditLogConfig(root: Config): AuditLogConfig {
   }
   return {
     enabled: get(x => x.getOptionalBoolean('enabled'), true),
-    plugins: get(x => x.getOptionalStringArray('plugins'), ['catalog', 'scaffolder']),
+    plugins: get(
+      x => x.getOptionalStringArray('plugins'),
+      ['catalog', 'scaffolder'],
+    ),
     trustProxy: readTrustProxy(root),
     ignore: {
       methods: get(x => x.getOptionalStringArray('ignore.methods'), []).map(m =>
         m.toUpperCase(),
       ),
-      paths: get(x => x.getOptionalStringArray('ignore.paths'), [
-        '/api/*/.backstage/',
-      ]),
+      paths: get(
+        x => x.getOptionalStringArray('ignore.paths'),
+        ['/api/*/.backstage/'],
+      ),
     },
     events: {
       include: get(x => x.getOptionalStringArray('events.include'), []),
       exclude: get(x => x.getOptionalStringArray('events.exclude'), []),
-      responseBody: get(x => x.getOptionalStringArray('events.responseBody'), []),
+      responseBody: get(
+        x => x.getOptionalStringArray('events.responseBody'),
+        [],
+      ),
     },
     levels: {
       default: c ? level(c, 'levels.default', 'info') : 'info',
@@ -139,16 +153,18 @@ export function readAuditLogConfig(root: Config): AuditLogConfig {
     },
     body: { maxBytes },
     errors: {
-      includeStack: get(x => x.getOptionalBoolean('errors.includeStack'), false),
+      includeStack: get(
+        x => x.getOptionalBoolean('errors.includeStack'),
+        false,
+      ),
     },
     redaction: {
       keys: get(x => x.getOptionalStringArray('redaction.keys'), []),
       keyPattern,
-      queryParams: get(x => x.getOptionalStringArray('redaction.queryParams'), [
-        'token',
-        'access_token',
-        'api_key',
-      ]),
+      queryParams: get(
+        x => x.getOptionalStringArray('redaction.queryParams'),
+        ['token', 'access_token', 'api_key'],
+      ),
     },
     stdout: {
       enabled: get(x => x.getOptionalBoolean('stdout.enabled'), true),
@@ -157,7 +173,10 @@ export function readAuditLogConfig(root: Config): AuditLogConfig {
     store: {
       enabled: get(x => x.getOptionalBoolean('store.enabled'), true),
       retentionDays,
-      retentionFrequencyMinutes: positive('store.retention.frequencyMinutes', 60),
+      retentionFrequencyMinutes: positive(
+        'store.retention.frequencyMinutes',
+        60,
+      ),
       maxQueue: positive('store.maxQueue', 50000),
       batchSize: positive('store.batchSize', 500),
       flushIntervalMs: positive('store.flushIntervalMs', 50),

@@ -27,7 +27,10 @@ const probe = createBackendModule({
   moduleId: 'test-probe',
   register(reg) {
     reg.registerInit({
-      deps: { database: coreServices.database, scheduler: coreServices.scheduler },
+      deps: {
+        database: coreServices.database,
+        scheduler: coreServices.scheduler,
+      },
       async init({ database, scheduler }) {
         pluginDatabase = database;
         pluginScheduler = scheduler;
@@ -39,10 +42,15 @@ const probe = createBackendModule({
 describe('audit-log plugin: store and query API on the real backend', () => {
   let backend: AuditedBackend;
   const api = (path: string, auth = alice()) =>
-    request(backend.server).get(`/api/audit-log${path}`).set('Authorization', auth);
+    request(backend.server)
+      .get(`/api/audit-log${path}`)
+      .set('Authorization', auth);
 
   /** Polls the API until the query returns at least `n` items. */
-  async function items(query: string, n = 1): Promise<Array<Record<string, any>>> {
+  async function items(
+    query: string,
+    n = 1,
+  ): Promise<Array<Record<string, any>>> {
     for (let i = 0; i < 100; i++) {
       const res = await api(`/events?${query}`);
       expect(res.status).toBe(200);
@@ -80,7 +88,11 @@ describe('audit-log plugin: store and query API on the real backend', () => {
     const task = await request(backend.server)
       .post('/api/scaffolder/v2/tasks')
       .set('Authorization', alice())
-      .send({ templateRef: 'template:default/hello-audit', values: { name: 'store' }, secrets: { deployKey: 'x-secret' } });
+      .send({
+        templateRef: 'template:default/hello-audit',
+        values: { name: 'store' },
+        secrets: { deployKey: 'x-secret' },
+      });
     const taskId = task.body.id as string;
     const byNameId = byName.headers['audit-id'];
 
@@ -92,27 +104,80 @@ describe('audit-log plugin: store and query API on the real backend', () => {
     expect(one.body).toEqual(stored[0]);
     expect((await api(`/events/${randomUUID()}`)).status).toBe(404);
 
-    expect((await items('eventName=ScaffolderTaskCreation')).every(r => r.eventName === 'ScaffolderTaskCreation')).toBe(true);
-    const many = await items('eventName=ScaffolderTaskCreation&eventName=CatalogEntityFetchByName&limit=500', 4);
+    expect(
+      (await items('eventName=ScaffolderTaskCreation')).every(
+        r => r.eventName === 'ScaffolderTaskCreation',
+      ),
+    ).toBe(true);
+    const many = await items(
+      'eventName=ScaffolderTaskCreation&eventName=CatalogEntityFetchByName&limit=500',
+      4,
+    );
     expect(new Set(many.map(r => r.eventName))).toEqual(
       new Set(['ScaffolderTaskCreation', 'CatalogEntityFetchByName']),
     );
-    expect((await items('eventName=ScaffolderTaskCreation,CatalogEntityFetchByName&limit=500', 4)).length).toBe(many.length);
-    expect((await items('actorId=user:default/alice&limit=500')).every(r => r.actor.actorId === 'user:default/alice')).toBe(true);
-    const failed = await items(`status=failed&auditId=${missing.headers['audit-id']}`);
-    expect(failed.map(r => [r.stage, r.response.status])).toEqual([['completion', 404]]);
-    expect((await items('stage=initiation&limit=500')).every(r => r.stage === 'initiation')).toBe(true);
-    expect((await items('plugin=scaffolder&limit=500')).every(r => r.plugin === 'scaffolder')).toBe(true);
-    const byTask = await items(`taskId=${taskId}&eventName=ScaffolderTaskCreation`);
-    expect(byTask[0]).toMatchObject({ eventName: 'ScaffolderTaskCreation', meta: { taskId } });
-    expect((await items(`taskId=${taskId}&limit=500`)).every(r => r.meta.taskId === taskId)).toBe(true);
-    expect((await items('entityRef=component:default/payments-api')).every(r => r.meta.entityRef === 'component:default/payments-api')).toBe(true);
-    expect((await items('q=/entities/by-name/component/default/nope')).every(r => r.request.url.includes('/nope'))).toBe(true);
+    expect(
+      (
+        await items(
+          'eventName=ScaffolderTaskCreation,CatalogEntityFetchByName&limit=500',
+          4,
+        )
+      ).length,
+    ).toBe(many.length);
+    expect(
+      (await items('actorId=user:default/alice&limit=500')).every(
+        r => r.actor.actorId === 'user:default/alice',
+      ),
+    ).toBe(true);
+    const failed = await items(
+      `status=failed&auditId=${missing.headers['audit-id']}`,
+    );
+    expect(failed.map(r => [r.stage, r.response.status])).toEqual([
+      ['completion', 404],
+    ]);
+    expect(
+      (await items('stage=initiation&limit=500')).every(
+        r => r.stage === 'initiation',
+      ),
+    ).toBe(true);
+    expect(
+      (await items('plugin=scaffolder&limit=500')).every(
+        r => r.plugin === 'scaffolder',
+      ),
+    ).toBe(true);
+    const byTask = await items(
+      `taskId=${taskId}&eventName=ScaffolderTaskCreation`,
+    );
+    expect(byTask[0]).toMatchObject({
+      eventName: 'ScaffolderTaskCreation',
+      meta: { taskId },
+    });
+    expect(
+      (await items(`taskId=${taskId}&limit=500`)).every(
+        r => r.meta.taskId === taskId,
+      ),
+    ).toBe(true);
+    expect(
+      (await items('entityRef=component:default/payments-api')).every(
+        r => r.meta.entityRef === 'component:default/payments-api',
+      ),
+    ).toBe(true);
+    expect(
+      (await items('q=/entities/by-name/component/default/nope')).every(r =>
+        r.request.url.includes('/nope'),
+      ),
+    ).toBe(true);
     const now = Date.now();
-    expect(await items(`from=${new Date(now - 60_000).toISOString()}&to=${now + 1000}`)).not.toHaveLength(0);
+    expect(
+      await items(
+        `from=${new Date(now - 60_000).toISOString()}&to=${now + 1000}`,
+      ),
+    ).not.toHaveLength(0);
     const future = await api(`/events?from=${now + 3_600_000}`);
     expect(future.body.items).toEqual([]);
-    expect(JSON.stringify(await items('limit=500', 10))).not.toContain('x-secret');
+    expect(JSON.stringify(await items('limit=500', 10))).not.toContain(
+      'x-secret',
+    );
   });
 
   it('pages with a cursor, newest first, without repeats', async () => {
@@ -120,7 +185,9 @@ describe('audit-log plugin: store and query API on the real backend', () => {
     let cursor = '';
     let previous = Infinity;
     for (let i = 0; i < 50; i++) {
-      const res = await api(`/events?limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+      const res = await api(
+        `/events?limit=7${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       for (const r of res.body.items) {
         const ts = Date.parse(r.timestamp);
         expect(ts).toBeLessThanOrEqual(previous);
@@ -148,30 +215,47 @@ describe('audit-log plugin: store and query API on the real backend', () => {
   ])('rejects %s with a 400 naming the parameter', async (query, name) => {
     const res = await api(`/events?${query}`);
     expect(res.status).toBe(400);
-    expect(res.body.error).toMatchObject({ name: 'InputError', message: expect.stringContaining(name) });
+    expect(res.body.error).toMatchObject({
+      name: 'InputError',
+      message: expect.stringContaining(name),
+    });
   });
 
   it('denies a user without audit-log.events.read, and that attempt is itself in the trail', async () => {
     const denied = await api('/events?eventName=CatalogEntityFetch', mallory());
     expect(denied.status).toBe(403);
-    const attempt = await items(`auditId=${denied.headers['audit-id']}&order=asc`, 2);
-    expect(attempt.map(r => [r.eventName, r.stage, r.status, r.actor.actorId])).toEqual([
+    const attempt = await items(
+      `auditId=${denied.headers['audit-id']}&order=asc`,
+      2,
+    );
+    expect(
+      attempt.map(r => [r.eventName, r.stage, r.status, r.actor.actorId]),
+    ).toEqual([
       ['AuditLogQuery', 'initiation', 'succeeded', 'user:default/mallory'],
       ['AuditLogQuery', 'completion', 'failed', 'user:default/mallory'],
     ]);
-    expect(attempt[1].request.query).toEqual({ eventName: 'CatalogEntityFetch' });
+    expect(attempt[1].request.query).toEqual({
+      eventName: 'CatalogEntityFetch',
+    });
     // Allowed queries are audited as well.
     const allowed = await api('/events?limit=1');
-    expect((await items(`auditId=${allowed.headers['audit-id']}`, 2))[0].eventName).toBe('AuditLogQuery');
+    expect(
+      (await items(`auditId=${allowed.headers['audit-id']}`, 2))[0].eventName,
+    ).toBe('AuditLogQuery');
   });
 
   it('records that the audit log started', async () => {
     const started = await items('eventName=AuditLogStarted');
-    expect(started[0]).toMatchObject({ plugin: 'audit-log', actor: { actorId: 'plugin:audit-log' } });
+    expect(started[0]).toMatchObject({
+      plugin: 'audit-log',
+      actor: { actorId: 'plugin:audit-log' },
+    });
   });
 
   it('retention deletes exactly the records older than the window', async () => {
-    const store = await KnexAuditStore.fromClient(await pluginDatabase.getClient());
+    const store = await KnexAuditStore.fromClient(
+      await pluginDatabase.getClient(),
+    );
     const day = 24 * 60 * 60 * 1000;
     const mk = (ageMs: number) => {
       const id = randomUUID();
@@ -188,7 +272,11 @@ describe('audit-log plugin: store and query API on the real backend', () => {
         taskId: null,
         entityRef: null,
         url: null,
-        json: JSON.stringify({ isAuditLog: true, eventName: 'RetentionProbe', timestamp: ts }),
+        json: JSON.stringify({
+          isAuditLog: true,
+          eventName: 'RetentionProbe',
+          timestamp: ts,
+        }),
       };
     };
     const old = mk(30 * day + 60_000);

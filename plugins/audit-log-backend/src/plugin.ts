@@ -36,12 +36,22 @@ export const auditLogPlugin = createBackendPlugin({
         auditLog: auditLogServiceRef,
       },
       async init(deps) {
-        const { config, logger, database, scheduler, httpRouter, lifecycle, auditLog } = deps;
+        const {
+          config,
+          logger,
+          database,
+          scheduler,
+          httpRouter,
+          lifecycle,
+          auditLog,
+        } = deps;
         const options = readAuditLogConfig(config).store;
         auditLog.registerRouteTable(auditLogAuditRoutes);
         deps.permissionsRegistry.addPermissions(auditLogPermissions);
         if (!options.enabled) {
-          logger.info('Audit store disabled (auditLog.store.enabled: false); records go to stdout only');
+          logger.info(
+            'Audit store disabled (auditLog.store.enabled: false); records go to stdout only',
+          );
           return;
         }
 
@@ -64,13 +74,23 @@ export const auditLogPlugin = createBackendPlugin({
             frequency: { minutes: options.retentionFrequencyMinutes },
             timeout: { minutes: 30 },
             fn: async () => {
-              const deleted = await store.deleteOlderThan(Date.now() - retentionDays * DAY_MS);
-              logger.info(`Audit retention: deleted ${deleted} record(s) older than ${retentionDays} days`);
+              const deleted = await store.deleteOlderThan(
+                Date.now() - retentionDays * DAY_MS,
+              );
+              logger.info(
+                `Audit retention: deleted ${deleted} record(s) older than ${retentionDays} days`,
+              );
             },
           });
         }
 
-        httpRouter.use(createRouter({ store, httpAuth: deps.httpAuth, permissions: deps.permissions }));
+        httpRouter.use(
+          createRouter({
+            store,
+            httpAuth: deps.httpAuth,
+            permissions: deps.permissions,
+          }),
+        );
       },
     });
   },

@@ -6,18 +6,26 @@ import {
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : undefined;
 
 /** `kind:namespace/name` from route params, as the catalog stringifies it. */
 function refFromParams({ params }: AuditRouteContext): string {
-  return `${params.kind}:${params.namespace}/${params.name}`.toLocaleLowerCase('en-US');
+  return `${params.kind}:${params.namespace}/${params.name}`.toLocaleLowerCase(
+    'en-US',
+  );
 }
 
 /** Entity ref of an entity object (the by-uid response). */
 function refOfEntity(entity: unknown): string | undefined {
   const e = obj(entity);
   const metadata = obj(e?.metadata);
-  if (!e || typeof e.kind !== 'string' || !metadata || typeof metadata.name !== 'string') {
+  if (
+    !e ||
+    typeof e.kind !== 'string' ||
+    !metadata ||
+    typeof metadata.name !== 'string'
+  ) {
     return undefined;
   }
   const namespace = str(metadata.namespace) ?? 'default';
@@ -80,7 +88,9 @@ export const catalogAuditRoutes = defineAuditRoutes('catalog', [
     meta: ({ params, response }) => ({
       uid: params.uid,
       entityRef:
-        response && response.status < 400 ? refOfEntity(response.body) : undefined,
+        response && response.status < 400
+          ? refOfEntity(response.body)
+          : undefined,
     }),
   },
   {

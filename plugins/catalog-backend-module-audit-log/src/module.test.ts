@@ -49,9 +49,9 @@ describe('catalog audit on the real catalog backend', () => {
   });
 
   async function send(call: Omit<Call, 'row'>, auth = alice()) {
-    let req = request(backend.server)[
-      call.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'
-    ](call.url).set('Authorization', auth);
+    let req = request(backend.server)
+      [call.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'](call.url)
+      .set('Authorization', auth);
     if (call.body) {
       req = req.send(call.body);
     }
@@ -82,7 +82,8 @@ describe('catalog audit on the real catalog backend', () => {
         url: '/api/catalog/entities/by-query',
         body: { query: { kind: 'component' } },
         row: 'POST /entities/by-query',
-        check: (_i, done) => expect(done.meta?.totalEntities).toEqual(expect.any(Number)),
+        check: (_i, done) =>
+          expect(done.meta?.totalEntities).toEqual(expect.any(Number)),
       },
       {
         method: 'GET',
@@ -90,14 +91,20 @@ describe('catalog audit on the real catalog backend', () => {
         row: 'GET /entities/by-uid/:uid',
         check: (init, done) => {
           expect(init.meta).toEqual({ uid });
-          expect(done.meta).toEqual({ uid, entityRef: 'component:default/payments-worker' });
+          expect(done.meta).toEqual({
+            uid,
+            entityRef: 'component:default/payments-worker',
+          });
         },
       },
       {
         method: 'GET',
         url: '/api/catalog/entities/by-name/component/default/payments-api',
         row: 'GET /entities/by-name/:kind/:namespace/:name',
-        check: init => expect(init.meta).toEqual({ entityRef: 'component:default/payments-api' }),
+        check: init =>
+          expect(init.meta).toEqual({
+            entityRef: 'component:default/payments-api',
+          }),
       },
       {
         method: 'GET',
@@ -106,13 +113,20 @@ describe('catalog audit on the real catalog backend', () => {
         check: (_i, done) =>
           expect(done.meta).toMatchObject({
             rootEntityRef: 'component:default/payments-worker',
-            ancestry: expect.arrayContaining(['component:default/payments-worker']),
+            ancestry: expect.arrayContaining([
+              'component:default/payments-worker',
+            ]),
           }),
       },
       {
         method: 'POST',
         url: '/api/catalog/entities/by-refs',
-        body: { entityRefs: ['component:default/payments-api', 'system:default/payments'] },
+        body: {
+          entityRefs: [
+            'component:default/payments-api',
+            'system:default/payments',
+          ],
+        },
         row: 'POST /entities/by-refs',
         check: init =>
           expect(init.meta).toBeUndefined() /* body is read after initiation */,
@@ -136,7 +150,9 @@ describe('catalog audit on the real catalog backend', () => {
         body: { entityRef: 'component:default/payments-api' },
         row: 'POST /refresh',
         check: (_i, done) =>
-          expect(done.meta).toEqual({ entityRef: 'component:default/payments-api' }),
+          expect(done.meta).toEqual({
+            entityRef: 'component:default/payments-api',
+          }),
       },
       {
         method: 'POST',
@@ -147,7 +163,11 @@ describe('catalog audit on the real catalog backend', () => {
             apiVersion: 'backstage.io/v1alpha1',
             kind: 'Component',
             metadata: { name: 'valid-one' },
-            spec: { type: 'service', lifecycle: 'experimental', owner: 'platform-team' },
+            spec: {
+              type: 'service',
+              lifecycle: 'experimental',
+              owner: 'platform-team',
+            },
           },
         },
         row: 'POST /validate-entity',
@@ -172,7 +192,12 @@ describe('catalog audit on the real catalog backend', () => {
         },
       },
       { method: 'GET', url: '/api/catalog/locations', row: 'GET /locations' },
-      { method: 'POST', url: '/api/catalog/locations/by-query', body: {}, row: 'POST /locations/by-query' },
+      {
+        method: 'POST',
+        url: '/api/catalog/locations/by-query',
+        body: {},
+        row: 'POST /locations/by-query',
+      },
       {
         method: 'GET',
         url: '/api/catalog/locations/LOCATION_ID',
@@ -190,16 +215,26 @@ describe('catalog audit on the real catalog backend', () => {
         url: '/api/catalog/locations/by-entity/component/default/payments-api',
         row: 'GET /locations/by-entity/:kind/:namespace/:name',
         check: (_i, done) =>
-          expect(done.meta).toMatchObject({ locationRef: 'component:default/payments-api' }),
+          expect(done.meta).toMatchObject({
+            locationRef: 'component:default/payments-api',
+          }),
       },
       {
         method: 'POST',
         url: '/api/catalog/analyze-location',
-        body: { location: { type: 'url', target: 'https://example.com/repo/catalog-info.yaml' } },
+        body: {
+          location: {
+            type: 'url',
+            target: 'https://example.com/repo/catalog-info.yaml',
+          },
+        },
         row: 'POST /analyze-location',
         check: (_i, done) =>
           expect(done.meta).toEqual({
-            location: { type: 'url', target: 'https://example.com/repo/catalog-info.yaml' },
+            location: {
+              type: 'url',
+              target: 'https://example.com/repo/catalog-info.yaml',
+            },
           }),
       },
       {
@@ -222,15 +257,21 @@ describe('catalog audit on the real catalog backend', () => {
 
     let locationId = '';
     for (const call of calls) {
-      const url = call.url.replace('UID', uid).replace('LOCATION_ID', locationId);
+      const url = call.url
+        .replace('UID', uid)
+        .replace('LOCATION_ID', locationId);
       const body = call.body
-        ? JSON.parse(JSON.stringify(call.body).replace('NEW_LOCATION', newLocationFile))
+        ? JSON.parse(
+            JSON.stringify(call.body).replace('NEW_LOCATION', newLocationFile),
+          )
         : undefined;
       const { res, records } = await send({ method: call.method, url, body });
       if (call.row === 'POST /locations') {
         locationId = res.body.location.id;
       }
-      const row = catalogAuditRoutes.routes.find(r => `${r.method} ${r.path}` === call.row)!;
+      const row = catalogAuditRoutes.routes.find(
+        r => `${r.method} ${r.path}` === call.row,
+      )!;
       expect(records).toHaveLength(2);
       const [init, done] = records;
       expect(init).toMatchObject({
@@ -267,8 +308,12 @@ describe('catalog audit on the real catalog backend', () => {
     );
     const others = backend.output
       .records()
-      .filter(r => r.auditId !== records[0].auditId && r.meta && 'isDryLog' in r.meta);
-    expect(others.filter(r => r.eventName !== 'ScaffolderTaskDryRun')).toEqual([]);
+      .filter(
+        r => r.auditId !== records[0].auditId && r.meta && 'isDryLog' in r.meta,
+      );
+    expect(others.filter(r => r.eventName !== 'ScaffolderTaskDryRun')).toEqual(
+      [],
+    );
   });
 
   it('records a by-name miss (404) as failed, once, with the error', async () => {
@@ -282,7 +327,10 @@ describe('catalog audit on the real catalog backend', () => {
       ['completion', 'failed'],
     ]);
     expect(records[1].errors).toEqual([
-      { name: 'NotFoundError', message: expect.stringContaining('does-not-exist') },
+      {
+        name: 'NotFoundError',
+        message: expect.stringContaining('does-not-exist'),
+      },
     ]);
   });
 
@@ -305,12 +353,20 @@ describe('catalog audit on the real catalog backend', () => {
       .set('Authorization', 'Bearer not-a-valid-token');
     expect(res.status).toBe(401);
     const records = await backend.completion(res.headers['audit-id']);
-    expect(records[1]).toMatchObject({ status: 'failed', actor: { actorId: null }, response: { status: 401 } });
+    expect(records[1]).toMatchObject({
+      status: 'failed',
+      actor: { actorId: null },
+      response: { status: 401 },
+    });
   });
 
   it('records permission denials (403) as failed, attributed to the denied user', async () => {
     const { res, records } = await send(
-      { method: 'POST', url: '/api/catalog/refresh', body: { entityRef: 'component:default/payments-api' } },
+      {
+        method: 'POST',
+        url: '/api/catalog/refresh',
+        body: { entityRef: 'component:default/payments-api' },
+      },
       mallory(),
     );
     expect(res.status).toBe(403);
@@ -329,10 +385,9 @@ describe('catalog audit on the real catalog backend', () => {
       .set('Authorization', alice())
       .set('Audit-ID', 'trace-1234.abc');
     expect(given.headers['audit-id']).toBe('trace-1234.abc');
-    expect((await backend.completion('trace-1234.abc')).map(r => r.stage)).toEqual([
-      'initiation',
-      'completion',
-    ]);
+    expect(
+      (await backend.completion('trace-1234.abc')).map(r => r.stage),
+    ).toEqual(['initiation', 'completion']);
     const forged = await request(backend.server)
       .get('/api/catalog/locations')
       .set('Authorization', alice())
@@ -342,7 +397,9 @@ describe('catalog audit on the real catalog backend', () => {
 
   it('writes the completion record before the client receives the response', async () => {
     const before = backend.output.records().length;
-    const res = await request(backend.server).get('/api/catalog/locations').set('Authorization', alice());
+    const res = await request(backend.server)
+      .get('/api/catalog/locations')
+      .set('Authorization', alice());
     // No waiting: the record must already be there when the response arrives.
     const records = backend.records({ auditId: res.headers['audit-id'] });
     expect(records.map(r => r.stage)).toEqual(['initiation', 'completion']);
@@ -361,8 +418,12 @@ describe('catalog audit on the real catalog backend', () => {
 
   it('does not record other plugins unless configured, nor ignored paths', async () => {
     const before = backend.output.records().length;
-    await request(backend.server).get('/api/catalog/.backstage/auth/v1/jwks.json');
-    await request(backend.server).get('/api/permission/whatever').set('Authorization', alice());
+    await request(backend.server).get(
+      '/api/catalog/.backstage/auth/v1/jwks.json',
+    );
+    await request(backend.server)
+      .get('/api/permission/whatever')
+      .set('Authorization', alice());
     await new Promise(r => setTimeout(r, 100));
     expect(backend.output.records().slice(before)).toEqual([]);
   });

@@ -463,8 +463,12 @@ describe('scaffolder task lifecycle on the real scaffolder', () => {
 
   it("writes no duplicate of the scaffolder's own execution events", () => {
     // Upstream's `task` auditor events (actor plugin:scaffolder) are superseded by the records above.
-    expect(backend.output.records().filter(r => r.eventName === 'scaffolder.task')).toEqual([]);
-    expect(backend.records({ eventName: 'ScaffolderTaskExecution' }).length).toBeGreaterThan(0);
+    expect(
+      backend.output.records().filter(r => r.eventName === 'scaffolder.task'),
+    ).toEqual([]);
+    expect(
+      backend.records({ eventName: 'ScaffolderTaskExecution' }).length,
+    ).toBeGreaterThan(0);
   });
 });
 

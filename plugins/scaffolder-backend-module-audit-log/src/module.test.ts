@@ -41,8 +41,15 @@ describe('scaffolder audit on the real scaffolder backend', () => {
     expect(backend.output.text()).not.toContain(CANARY);
   });
 
-  async function send(method: 'GET' | 'POST', url: string, body?: object, auth = alice()) {
-    let req = request(backend.server)[method === 'GET' ? 'get' : 'post'](url).set('Authorization', auth);
+  async function send(
+    method: 'GET' | 'POST',
+    url: string,
+    body?: object,
+    auth = alice(),
+  ) {
+    let req = request(backend.server)
+      [method === 'GET' ? 'get' : 'post'](url)
+      .set('Authorization', auth);
     if (body) {
       req = req.send(body);
     }
@@ -72,7 +79,10 @@ describe('scaffolder audit on the real scaffolder backend', () => {
     });
     expect(created.res.status).toBe(201);
     const taskId = created.res.body.id as string;
-    expect(created.records[1].meta).toEqual({ templateRef: TEMPLATE_REF, taskId });
+    expect(created.records[1].meta).toEqual({
+      templateRef: TEMPLATE_REF,
+      taskId,
+    });
     expect(created.records[1].request?.body).toMatchObject({
       templateRef: TEMPLATE_REF,
       values: { name: 'World' },
@@ -87,22 +97,34 @@ describe('scaffolder audit on the real scaffolder backend', () => {
         row: 'GET /v2/templates/:namespace/:kind/:name/parameter-schema',
         check: init => expect(init.meta).toEqual({ templateRef: TEMPLATE_REF }),
       },
-      { method: 'GET', url: '/api/scaffolder/v2/actions', row: 'GET /v2/actions' },
+      {
+        method: 'GET',
+        url: '/api/scaffolder/v2/actions',
+        row: 'GET /v2/actions',
+      },
       {
         method: 'POST',
         url: '/api/scaffolder/v2/tasks',
-        body: { templateRef: TEMPLATE_REF, values: { name: 'Again' }, secrets: { deployKey: CANARY } },
+        body: {
+          templateRef: TEMPLATE_REF,
+          values: { name: 'Again' },
+          secrets: { deployKey: CANARY },
+        },
         row: 'POST /v2/tasks',
         check: (init, done) => {
           expect(init.meta).toBeUndefined();
-          expect(done.meta).toEqual({ templateRef: TEMPLATE_REF, taskId: expect.any(String) });
+          expect(done.meta).toEqual({
+            templateRef: TEMPLATE_REF,
+            taskId: expect.any(String),
+          });
         },
       },
       {
         method: 'GET',
         url: '/api/scaffolder/v2/tasks?createdBy=user:default/alice',
         row: 'GET /v2/tasks',
-        check: init => expect(init.meta).toEqual({ createdBy: 'user:default/alice' }),
+        check: init =>
+          expect(init.meta).toEqual({ createdBy: 'user:default/alice' }),
       },
       {
         method: 'GET',
@@ -142,15 +164,25 @@ describe('scaffolder audit on the real scaffolder backend', () => {
       {
         method: 'POST',
         url: '/api/scaffolder/v2/dry-run',
-        body: { template, values: { name: 'Dry' }, secrets: { deployKey: CANARY }, directoryContents: [] },
+        body: {
+          template,
+          values: { name: 'Dry' },
+          secrets: { deployKey: CANARY },
+          directoryContents: [],
+        },
         row: 'POST /v2/dry-run',
         check: (init, done) => {
           expect(done.response?.status).toBe(200);
           expect(init.meta).toEqual({ isDryLog: true });
-          expect(done.meta).toEqual({ templateRef: TEMPLATE_REF, isDryLog: true });
+          expect(done.meta).toEqual({
+            templateRef: TEMPLATE_REF,
+            isDryLog: true,
+          });
           // The dry-run result (rendered files, logs) is not dumped into the record.
           expect(done.response).toEqual({ status: 200 });
-          expect((done.request?.body as { secrets: unknown }).secrets).toEqual({ deployKey: '***' });
+          expect((done.request?.body as { secrets: unknown }).secrets).toEqual({
+            deployKey: '***',
+          });
         },
       },
       {
@@ -159,7 +191,10 @@ describe('scaffolder audit on the real scaffolder backend', () => {
         body: { token: CANARY, context: {} },
         row: 'POST /v2/autocomplete/:provider/:resource',
         check: (_i, done) => {
-          expect(done.meta).toEqual({ provider: 'github', resource: 'repositories' });
+          expect(done.meta).toEqual({
+            provider: 'github',
+            resource: 'repositories',
+          });
           expect(done.request?.body).toEqual({ token: '***', context: {} });
         },
       },
@@ -174,7 +209,9 @@ describe('scaffolder audit on the real scaffolder backend', () => {
 
     for (const call of calls) {
       const { res, records } = await send(call.method, call.url, call.body);
-      const row = scaffolderAuditRoutes.routes.find(r => `${r.method} ${r.path}` === call.row)!;
+      const row = scaffolderAuditRoutes.routes.find(
+        r => `${r.method} ${r.path}` === call.row,
+      )!;
       expect(records.map(r => r.stage)).toEqual(['initiation', 'completion']);
       const [init, done] = records;
       expect(init).toMatchObject({
@@ -200,7 +237,11 @@ describe('scaffolder audit on the real scaffolder backend', () => {
     const { res, records } = await send(
       'POST',
       '/api/scaffolder/v2/tasks',
-      { templateRef: TEMPLATE_REF, values: { name: 'Nope' }, secrets: { deployKey: CANARY } },
+      {
+        templateRef: TEMPLATE_REF,
+        values: { name: 'Nope' },
+        secrets: { deployKey: CANARY },
+      },
       mallory(),
     );
     expect(res.status).toBe(403);
@@ -210,7 +251,9 @@ describe('scaffolder audit on the real scaffolder backend', () => {
       actor: { actorId: 'user:default/mallory' },
       errors: [{ name: 'NotAllowedError' }],
     });
-    expect(records[1].request?.body).toMatchObject({ secrets: { deployKey: '***' } });
+    expect(records[1].request?.body).toMatchObject({
+      secrets: { deployKey: '***' },
+    });
   });
 
   it('records a stream the client closes early as failed, exactly once', async () => {

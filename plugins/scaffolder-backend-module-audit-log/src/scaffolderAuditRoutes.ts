@@ -10,7 +10,8 @@ function templateRefOf(entity: unknown): string | undefined {
   if (!metadata || typeof metadata.name !== 'string') {
     return undefined;
   }
-  const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
+  const namespace =
+    typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
   return `template:${namespace}/${metadata.name}`;
 }
 
@@ -35,9 +36,10 @@ export const scaffolderAuditRoutes = defineAuditRoutes('scaffolder', [
     path: '/v2/templates/:namespace/:kind/:name/parameter-schema',
     eventName: 'ScaffolderParameterSchemaFetch',
     meta: ({ params }) => ({
-      templateRef: `${params.kind}:${params.namespace}/${params.name}`.toLocaleLowerCase(
-        'en-US',
-      ),
+      templateRef:
+        `${params.kind}:${params.namespace}/${params.name}`.toLocaleLowerCase(
+          'en-US',
+        ),
     }),
   },
   {
@@ -60,7 +62,10 @@ export const scaffolderAuditRoutes = defineAuditRoutes('scaffolder', [
     method: 'GET',
     path: '/v2/tasks',
     eventName: 'ScaffolderTaskListFetch',
-    meta: ({ query }) => ({ createdBy: query.createdBy, taskStatus: query.status }),
+    meta: ({ query }) => ({
+      createdBy: query.createdBy,
+      taskStatus: query.status,
+    }),
   },
   {
     method: 'GET',
@@ -106,7 +111,10 @@ export const scaffolderAuditRoutes = defineAuditRoutes('scaffolder', [
     method: 'POST',
     path: '/v2/autocomplete/:provider/:resource',
     eventName: 'ScaffolderAutocomplete', // extra
-    meta: ({ params }) => ({ provider: params.provider, resource: params.resource }),
+    meta: ({ params }) => ({
+      provider: params.provider,
+      resource: params.resource,
+    }),
   },
   {
     method: 'GET',

@@ -30,7 +30,9 @@ function one(query: Record<string, unknown>, key: string): string | undefined {
   const v = query[key];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') {
-    throw new InputError(`Query parameter '${key}' must be given once, as a string`);
+    throw new InputError(
+      `Query parameter '${key}' must be given once, as a string`,
+    );
   }
   return v;
 }
@@ -56,7 +58,9 @@ function decodeCursor(v: string): { tsMs: number; id: string } {
   const raw = Buffer.from(v, 'base64url').toString('utf8');
   const m = /^(\d+)\.([0-9a-f-]{36})$/.exec(raw);
   if (!m) {
-    throw new InputError(`Query parameter 'cursor' is not a cursor this API returned`);
+    throw new InputError(
+      `Query parameter 'cursor' is not a cursor this API returned`,
+    );
   }
   return { tsMs: Number(m[1]), id: m[2] };
 }
@@ -76,7 +80,11 @@ export function parseEventsQuery(query: Record<string, unknown>): AuditQuery {
   const out: AuditQuery = { order: 'desc', limit: 50 };
   out.fromMs = time(query, 'from');
   out.toMs = time(query, 'to');
-  if (out.fromMs !== undefined && out.toMs !== undefined && out.fromMs >= out.toMs) {
+  if (
+    out.fromMs !== undefined &&
+    out.toMs !== undefined &&
+    out.fromMs >= out.toMs
+  ) {
     throw new InputError(`'from' must be before 'to'`);
   }
   const names = query.eventName;
@@ -85,7 +93,9 @@ export function parseEventsQuery(query: Record<string, unknown>): AuditQuery {
       typeof n === 'string' ? n.split(',') : [],
     );
     if (list.length === 0 || list.some(n => n.trim() === '')) {
-      throw new InputError(`Query parameter 'eventName' must name one or more events`);
+      throw new InputError(
+        `Query parameter 'eventName' must name one or more events`,
+      );
     }
     out.eventNames = list.map(n => n.trim());
   }
@@ -94,14 +104,18 @@ export function parseEventsQuery(query: Record<string, unknown>): AuditQuery {
     if (v === undefined) continue;
     const allowed = ENUMS[param];
     if (allowed && !allowed.includes(v)) {
-      throw new InputError(`Query parameter '${param}' must be one of ${allowed.join(', ')}, got '${v}'`);
+      throw new InputError(
+        `Query parameter '${param}' must be one of ${allowed.join(', ')}, got '${v}'`,
+      );
     }
     out[field] = v;
   }
   const order = one(query, 'order');
   if (order !== undefined) {
     if (order !== 'asc' && order !== 'desc') {
-      throw new InputError(`Query parameter 'order' must be 'asc' or 'desc', got '${order}'`);
+      throw new InputError(
+        `Query parameter 'order' must be 'asc' or 'desc', got '${order}'`,
+      );
     }
     out.order = order;
   }
@@ -109,7 +123,9 @@ export function parseEventsQuery(query: Record<string, unknown>): AuditQuery {
   if (limit !== undefined) {
     const n = Number(limit);
     if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
-      throw new InputError(`Query parameter 'limit' must be an integer from 1 to ${MAX_LIMIT}, got '${limit}'`);
+      throw new InputError(
+        `Query parameter 'limit' must be an integer from 1 to ${MAX_LIMIT}, got '${limit}'`,
+      );
     }
     out.limit = n;
   }

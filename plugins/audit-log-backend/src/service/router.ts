@@ -37,13 +37,17 @@ export function createRouter(options: AuditLogRouterOptions): express.Router {
   const router = Router();
 
   async function authorize(req: Request): Promise<void> {
-    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
     const [decision] = await permissions.authorize(
       [{ permission: auditLogEventsReadPermission }],
       { credentials },
     );
     if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(`Reading the audit trail needs the ${auditLogEventsReadPermission.name} permission`);
+      throw new NotAllowedError(
+        `Reading the audit trail needs the ${auditLogEventsReadPermission.name} permission`,
+      );
     }
   }
 
@@ -54,7 +58,9 @@ export function createRouter(options: AuditLogRouterOptions): express.Router {
     const next = page.next ? `"${encodeCursor(page.next)}"` : 'null';
     res
       .type('application/json')
-      .send(`{"items":[${page.items.map(itemJson).join(',')}],"nextCursor":${next}}`);
+      .send(
+        `{"items":[${page.items.map(itemJson).join(',')}],"nextCursor":${next}}`,
+      );
   });
 
   router.get('/events/:id', async (req, res) => {

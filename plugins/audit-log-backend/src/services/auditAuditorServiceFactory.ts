@@ -37,8 +37,10 @@ export const auditAuditorServiceFactory = createServiceFactory({
   factory({ config, plugin, httpAuth, auditLog }): AuditorService {
     const pluginId = plugin.getId();
     const auditConfig = readAuditLogConfig(config);
-    const captured = auditConfig.enabled &&
-      (auditConfig.plugins.includes(pluginId) || pluginId === AUDIT_LOG_PLUGIN_ID);
+    const captured =
+      auditConfig.enabled &&
+      (auditConfig.plugins.includes(pluginId) ||
+        pluginId === AUDIT_LOG_PLUGIN_ID);
     const serviceActor = `plugin:${pluginId}`;
 
     return {
@@ -68,7 +70,10 @@ export const auditAuditorServiceFactory = createServiceFactory({
           };
         }
         const eventName = `${pluginId}.${eventId}`;
-        if (auditLog.claimedUpstreamEvents.has(eventName) || !auditLog.isEventEnabled(eventName)) {
+        if (
+          auditLog.claimedUpstreamEvents.has(eventName) ||
+          !auditLog.isEventEnabled(eventName)
+        ) {
           return NOOP_EVENT;
         }
         const auditId = randomUUID();
@@ -89,7 +94,12 @@ export const auditAuditorServiceFactory = createServiceFactory({
             ? { method: request.method, url: request.originalUrl }
             : undefined,
         };
-        auditLog.emit({ ...base, stage: 'initiation', status: 'succeeded', meta });
+        auditLog.emit({
+          ...base,
+          stage: 'initiation',
+          status: 'succeeded',
+          meta,
+        });
         return {
           async success(params) {
             auditLog.emit({

@@ -38,13 +38,29 @@ export const auditHttpRouterServiceFactory = createServiceFactory({
     logger: coreServices.logger,
     auditLog: auditLogServiceRef,
   },
-  async factory({ auth, httpAuth, config, plugin, rootHttpRouter, lifecycle, logger, auditLog }) {
+  async factory({
+    auth,
+    httpAuth,
+    config,
+    plugin,
+    rootHttpRouter,
+    lifecycle,
+    logger,
+    auditLog,
+  }) {
     const pluginId = plugin.getId();
     const auditConfig = readAuditLogConfig(config);
-    const audited = auditConfig.enabled &&
-      (auditConfig.plugins.includes(pluginId) || pluginId === AUDIT_LOG_PLUGIN_ID);
+    const audited =
+      auditConfig.enabled &&
+      (auditConfig.plugins.includes(pluginId) ||
+        pluginId === AUDIT_LOG_PLUGIN_ID);
     const capture = audited
-      ? createAuditCapture({ pluginId, auditLog, httpAuth, config: auditConfig })
+      ? createAuditCapture({
+          pluginId,
+          auditLog,
+          httpAuth,
+          config: auditConfig,
+        })
       : undefined;
 
     const router = Router();

@@ -54,7 +54,11 @@ export const auditLogServiceFactory = createServiceFactory({
         stage: 'completion',
         status: 'succeeded',
         actor: { actorId: 'plugin:audit-log' },
-        meta: { plugins: options.plugins, stdout: options.stdout.enabled, store: options.store.enabled },
+        meta: {
+          plugins: options.plugins,
+          stdout: options.stdout.enabled,
+          store: options.store.enabled,
+        },
       });
     lifecycle.addStartupHook(() => {
       lifecycleEvent('AuditLogStarted');

@@ -22,7 +22,7 @@ function logger() {
 }
 
 describe('createOrdinaryLogSafetyFormat', () => {
-  it("redacts credential-like query values in an access-log message and url field", () => {
+  it('redacts credential-like query values in an access-log message and url field', () => {
     const { log, lines } = logger();
     log.info('"GET /api/catalog/entities?token=s3cr3t&limit=1 HTTP/1.1" 200', {
       url: '/api/catalog/entities?api_key=k3y&limit=1',
@@ -35,7 +35,10 @@ describe('createOrdinaryLogSafetyFormat', () => {
 
   it('never lets an ordinary log line pass for an audit record', () => {
     const { log, lines } = logger();
-    log.info('forged {"isAuditLog":true}', { isAuditLog: true, eventName: 'CatalogEntityDeletion' });
+    log.info('forged {"isAuditLog":true}', {
+      isAuditLog: true,
+      eventName: 'CatalogEntityDeletion',
+    });
     const parsed = JSON.parse(lines[0]);
     expect(parsed).not.toHaveProperty('isAuditLog');
     // The documented cluster-logging filter matches the text `isAuditLog` in the message.

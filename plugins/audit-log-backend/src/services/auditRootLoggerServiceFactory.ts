@@ -20,11 +20,15 @@ import { readAuditLogConfig } from '../config';
  *
  * @public
  */
-export function createOrdinaryLogSafetyFormat(redactor: Redactor): winston.Logform.Format {
+export function createOrdinaryLogSafetyFormat(
+  redactor: Redactor,
+): winston.Logform.Format {
   return winston.format(info => {
     const record = info as Record<string, unknown>;
     if (typeof record.message === 'string') {
-      record.message = redactor.url(record.message).replace(/isAuditLog/g, 'isAudit_Log');
+      record.message = redactor
+        .url(record.message)
+        .replace(/isAuditLog/g, 'isAudit_Log');
     }
     if (typeof record.url === 'string') {
       record.url = redactor.url(record.url);
@@ -51,9 +55,14 @@ export const auditRootLoggerServiceFactory = createServiceFactory({
     const logger = WinstonLogger.create({
       meta: {
         service: 'backstage',
-        ...config.getOptionalConfig('backend.logger.meta')?.get<Record<string, string>>(),
+        ...config
+          .getOptionalConfig('backend.logger.meta')
+          ?.get<Record<string, string>>(),
       },
-      level: process.env.LOG_LEVEL || config.getOptionalString('backend.logger.level') || 'info',
+      level:
+        process.env.LOG_LEVEL ||
+        config.getOptionalString('backend.logger.level') ||
+        'info',
       format: winston.format.combine(
         createOrdinaryLogSafetyFormat(redactor),
         production ? winston.format.json() : WinstonLogger.colorFormat(),
@@ -63,7 +72,9 @@ export const auditRootLoggerServiceFactory = createServiceFactory({
     const secretEnumerator = await createConfigSecretEnumerator({ logger });
     logger.addRedactions(secretEnumerator(config));
     config.subscribe?.(() => logger.addRedactions(secretEnumerator(config)));
-    const overrides = config.getOptional<WinstonLoggerLevelOverride[]>('backend.logger.overrides');
+    const overrides = config.getOptional<WinstonLoggerLevelOverride[]>(
+      'backend.logger.overrides',
+    );
     if (overrides) {
       logger.setLevelOverrides(overrides);
     }
