@@ -11,7 +11,15 @@ function works() {
     return false;
   }
 }
-if (!works()) {
+function installed() {
+  try {
+    require.resolve('better-sqlite3');
+    return true;
+  } catch (e) {
+    return false; // e.g. `npm install --package-lock-only`: nothing to check
+  }
+}
+if (installed() && !works()) {
   console.log(
     '[postinstall] better-sqlite3 native binding missing: rebuilding from source',
   );
