@@ -22,6 +22,14 @@ describe('readAuditLogConfig', () => {
         queryParams: ['token', 'access_token', 'api_key'],
       },
       stdout: { enabled: true, level: 'info' },
+      store: {
+        enabled: true,
+        retentionDays: undefined,
+        retentionFrequencyMinutes: 60,
+        maxQueue: 50000,
+        batchSize: 500,
+        flushIntervalMs: 50,
+      },
     });
   });
 
@@ -56,6 +64,13 @@ describe('readAuditLogConfig', () => {
           queryParams: ['sig'],
         },
         stdout: { enabled: false, level: 'verbose' },
+        store: {
+          enabled: false,
+          retention: { days: 400, frequencyMinutes: 5 },
+          maxQueue: 10,
+          batchSize: 2,
+          flushIntervalMs: 7,
+        },
       },
     });
     expect(config).toEqual({
@@ -76,7 +91,23 @@ describe('readAuditLogConfig', () => {
       errors: { includeStack: true },
       redaction: { keys: ['ssn'], keyPattern: '^x-.*$', queryParams: ['sig'] },
       stdout: { enabled: false, level: 'verbose' },
+      store: {
+        enabled: false,
+        retentionDays: 400,
+        retentionFrequencyMinutes: 5,
+        maxQueue: 10,
+        batchSize: 2,
+        flushIntervalMs: 7,
+      },
     });
+  });
+
+  it.each([
+    ['store.retention.days', { store: { retention: { days: 0 } } }],
+    ['store.maxQueue', { store: { maxQueue: -1 } }],
+    ['store.batchSize', { store: { batchSize: 0 } }],
+  ])('rejects a bad auditLog.%s naming the key', (key, auditLog) => {
+    expect(() => read({ auditLog })).toThrow(`auditLog.${key}`);
   });
 
   it('accepts an empty ignore list and a zero body cap', () => {
