@@ -88,7 +88,20 @@ export class OutputCapture {
   #restore: Array<() => void> = [];
 
   start(): void {
-    for (const stream of [process.stdout, process.stderr]) {
+    // Under Jest workers, console._stdout is a separate buffering stream that
+    // winston's Console transport writes to directly.
+    const con0 = console as unknown as {
+      _stdout?: NodeJS.WritableStream;
+      _stderr?: NodeJS.WritableStream;
+    };
+    const streams = new Set([
+      process.stdout,
+      process.stderr,
+      con0._stdout,
+      con0._stderr,
+    ]);
+    streams.delete(undefined);
+    for (const stream of streams as Set<NodeJS.WritableStream>) {
       const original = stream.write.bind(stream);
       const chunks = this.chunks;
       (stream as { write: unknown }).write = function write(
