@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import {
   AuditRecord,
   AuditSink,
   AuditSinkStats,
 } from '@backstage-audit/plugin-audit-log-node';
 import { AuditStore, StoredAuditRecord, toStoredRecord } from './AuditStore';
+import { orderedId } from './orderedId';
 
 /** @public */
 export interface StoreSinkOptions {
@@ -67,7 +67,7 @@ export class StoreSink implements AuditSink {
       );
       return;
     }
-    this.#queue.push(toStoredRecord(randomUUID(), record, line));
+    this.#queue.push(toStoredRecord(orderedId(), record, line));
     this.#schedule();
   }
 
