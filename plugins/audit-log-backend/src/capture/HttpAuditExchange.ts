@@ -1,4 +1,5 @@
 import { Request, Response } from 'express';
+import { HttpAuthService } from '@backstage/backend-plugin-api';
 import {
   AuditActor,
   AuditLogService,
@@ -7,12 +8,24 @@ import {
   AuditRouteContext,
   AuditStatus,
 } from '@backstage-audit/plugin-audit-log-node';
+import { resolveActorId } from './actor';
 
 /** Event name of requests that no route table row describes. */
 export const UNMAPPED_EVENT = 'HttpRequest';
 
 /** Status recorded when the client went away before any response was sent. */
 export const CLIENT_CLOSED_STATUS = 499;
+
+/** The exchange of a response, for the shared 'close' listener. */
+const RESPONSE_EXCHANGE = Symbol('auditExchange');
+
+/** One listener for every audited response: no closure per request. */
+function onResponseClose(this: Response): void {
+  const exchange = (this as unknown as Record<symbol, HttpAuditExchange | undefined>)[
+    RESPONSE_EXCHANGE
+  ];
+  exchange?.closed();
+}
 
 interface Completion {
   status: number;
@@ -89,6 +102,35 @@ export class HttpAuditExchange implements AuditRequestContext {
       }
     }
     return this.responseBody;
+  }
+
+  /** Records completion when the connection closes, if the response did not end first. */
+  listenForClose(): void {
+    (this.res as unknown as Record<symbol, HttpAuditExchange>)[RESPONSE_EXCHANGE] = this;
+    this.res.once('close', onResponseClose);
+  }
+
+  closed(): void {
+    try {
+      this.finish(!this.res.writableEnded);
+    } catch (error) {
+      this.auditLog.reportFailure('http capture', error);
+    }
+  }
+
+  /** Resolves the actor through the plugin's own httpAuth, then records initiation. */
+  async resolveActor(httpAuth: HttpAuthService): Promise<void> {
+    let actorId: string | null = null;
+    try {
+      actorId = await resolveActorId(httpAuth, this.req);
+    } catch {
+      // unauthenticated: recorded with a null actor
+    }
+    try {
+      this.actorResolved(actorId);
+    } catch (error) {
+      this.auditLog.reportFailure('http capture', error);
+    }
   }
 
   /** Called once the plugin's httpAuth has resolved who is asking. */
@@ -179,9 +221,12 @@ export class HttpAuditExchange implements AuditRequestContext {
         collectStrings((body as Record<string, unknown>)[field], secretValues);
       }
     }
-    const errors = c?.errors ? [...c.errors] : [];
+    let errors = c?.errors;
     if (metaError) {
-      errors.push({ name: 'AuditMetaError', message: String((metaError as Error).message) });
+      errors = [
+        ...(errors ?? []),
+        { name: 'AuditMetaError', message: String((metaError as Error).message) },
+      ];
     }
     this.auditLog.emit({
       plugin: this.pluginId,
@@ -189,7 +234,12 @@ export class HttpAuditExchange implements AuditRequestContext {
       stage,
       status: c ? c.outcome : 'succeeded',
       auditId: this.auditId,
-      actor: { actorId: this.actorId ?? null, ...this.actor },
+      actor: {
+        actorId: this.actorId ?? null,
+        ip: this.actor.ip,
+        hostname: this.actor.hostname,
+        client: this.actor.client,
+      },
       meta,
       request: {
         method: req.method,
@@ -199,7 +249,7 @@ export class HttpAuditExchange implements AuditRequestContext {
         body,
       },
       response: c ? { status: c.status, body: c.responseBody } : undefined,
-      errors: errors.length ? errors : undefined,
+      errors: errors?.length ? errors : undefined,
       secretValues,
       level: route?.level,
     });

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { HttpAuthService } from '@backstage/backend-plugin-api';
 import { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { AuditLogService } from '@backstage-audit/plugin-audit-log-node';
+import {
+  AuditLogService,
+  AuditRouteMatcher,
+} from '@backstage-audit/plugin-audit-log-node';
 import { AuditLogConfig } from '../config';
-import { createClientAddressResolver, resolveActorId } from './actor';
+import { createClientAddressResolver } from './actor';
 import { HttpAuditExchange, UNMAPPED_EVENT } from './HttpAuditExchange';
 import { compilePathPrefixes } from './requestFilter';
 
@@ -41,7 +44,11 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
   const isIgnoredPath = compilePathPrefixes(config.ignore.paths);
   const clientAddress = createClientAddressResolver(config.trustProxy);
   const responseBodyEvents = new Set(config.events.responseBody);
-  const exchanges = new WeakMap<Request, HttpAuditExchange>();
+  // This capture's exchange of a request, for errorCapture.
+  const exchangeKey = Symbol('auditExchange');
+  // The plugin registers its route table after this capture is created; once
+  // found it never changes (a second registration throws).
+  let matcher: AuditRouteMatcher | undefined;
 
   const capture: RequestHandler = (req, res, next) => {
     try {
@@ -57,7 +64,8 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
     if (ignoredMethods.has(req.method) || isIgnoredPath(req.baseUrl + req.path)) {
       return;
     }
-    const match = auditLog.getRouteMatcher(pluginId)?.match(req.method, req.path);
+    matcher ??= auditLog.getRouteMatcher(pluginId);
+    const match = matcher?.match(req.method, req.path);
     const route = match?.route;
     const eventName = route?.eventName ?? UNMAPPED_EVENT;
     if (!auditLog.isEventEnabled(eventName)) {
@@ -81,7 +89,7 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
       { ip, hostname: ip, client: req.headers['user-agent'] },
       !route?.streamed && responseBodyEvents.has(eventName),
     );
-    exchanges.set(req, exchange);
+    (req as unknown as Record<symbol, HttpAuditExchange>)[exchangeKey] = exchange;
     auditLog.requests.set(req, exchange);
 
     if (!route?.streamed) {
@@ -108,22 +116,14 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
       }
       return (end as (...a: unknown[]) => Response).apply(this, args);
     } as Response['end'];
-    res.once('close', () => {
-      try {
-        exchange.finish(!res.writableEnded);
-      } catch (error) {
-        reportFailure(auditLog, error);
-      }
-    });
-
-    resolveActorId(httpAuth, req).then(
-      actorId => exchange.actorResolved(actorId),
-      () => exchange.actorResolved(null),
-    );
+    exchange.listenForClose();
+    exchange.resolveActor(httpAuth);
   }
 
   const errorCapture: ErrorRequestHandler = (err, req, _res, next) => {
-    const exchange = exchanges.get(req);
+    const exchange = (req as unknown as Record<symbol, HttpAuditExchange | undefined>)[
+      exchangeKey
+    ];
     if (exchange) {
       exchange.error = err;
     }

@@ -275,6 +275,49 @@ describe('Redactor', () => {
         location: `https://h/p?token=${REDACTED}&y=1`,
       });
     });
+
+    it('matches the regular-expression definition on random strings', () => {
+      // The definition url() implements with a character scan.
+      const reference = (r: Redactor, url: string) =>
+        url.indexOf('=') === -1
+          ? url
+          : url.replace(
+              /([?&;])([^=&#;\s]+)=([^&#;\s]*)/g,
+              (whole, sep: string, name: string, value: string) => {
+                if (value === REDACTED || value === '') {
+                  return whole;
+                }
+                let decoded = name;
+                try {
+                  decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+                } catch {
+                  // keep the raw name
+                }
+                return r.isSensitiveQueryParam(decoded) ? `${sep}${name}=${REDACTED}` : whole;
+              },
+            );
+      const pieces = [
+        '?', '&', ';', '=', '#', ' ', '\t', '\n', '\u00a0', '\u2028', '\ufeff', '\u3000',
+        '+', '%', '%74', '%E0%A4%A', 'token', 'TOKEN', 'api_key', 'x-api-key', 'password',
+        'page', 'a', 'b', '*', '***', '/x', 'é', '\ud83d\ude00',
+      ];
+      let seed = 42;
+      const random = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % n;
+      };
+      const custom = Redactor.create({ queryParams: ['sig', 'a'] });
+      for (let i = 0; i < 20000; i++) {
+        let input = '';
+        const length = 1 + random(14);
+        for (let j = 0; j < length; j++) {
+          input += pieces[random(pieces.length)];
+        }
+        for (const r of [redactor, custom]) {
+          expect([input, r.url(input)]).toEqual([input, reference(r, input)]);
+        }
+      }
+    });
   });
 
   describe('query()', () => {

@@ -51,7 +51,8 @@ export interface TruncationMarker {
 interface CopyState {
   nodes: number;
   approxBytes: number;
-  seen: Set<object>;
+  /** Objects on the current path; created at the first object. */
+  seen?: Set<object>;
   scrub?: RegExp;
 }
 
@@ -61,6 +62,53 @@ const CIRCULAR = '[Circular]';
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** `\s` of JavaScript regular expressions. */
+function isSpace(c: number): boolean {
+  if (c <= 32) {
+    return c === 32 || (c >= 9 && c <= 13);
+  }
+  if (c < 160) {
+    return false;
+  }
+  return (
+    c === 160 ||
+    c === 5760 ||
+    (c >= 8192 && c <= 8202) ||
+    c === 8232 ||
+    c === 8233 ||
+    c === 8239 ||
+    c === 8287 ||
+    c === 12288 ||
+    c === 65279
+  );
+}
+
+/** `[^&#;\s]`: a character of a query value. */
+function isValueChar(c: number): boolean {
+  return c !== 38 /* & */ && c !== 35 /* # */ && c !== 59 /* ; */ && !isSpace(c);
+}
+
+/** `[^=&#;\s]`: a character of a query parameter name. */
+function isNameChar(c: number): boolean {
+  return c !== 61 /* = */ && isValueChar(c);
+}
+
+function isRedactedAt(s: string, start: number, end: number): boolean {
+  return end - start === REDACTED.length && s.startsWith(REDACTED, start);
+}
+
+/** A query parameter name as a server reads it ('+' is a space); raw when malformed. */
+function decodeParamName(name: string): string {
+  if (name.indexOf('%') === -1 && name.indexOf('+') === -1) {
+    return name;
+  }
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
 }
 
 /**
@@ -79,6 +127,7 @@ export class Redactor {
   readonly #maxStringLength: number;
   readonly #maxNodes: number;
   readonly #sensitiveKeyCache = new Map<string, boolean>();
+  readonly #sensitiveParamCache = new Map<string, boolean>();
 
   static create(options: RedactorOptions = {}): Redactor {
     return new Redactor(options);
@@ -115,35 +164,64 @@ export class Redactor {
 
   /** Whether a query parameter's value must be redacted. */
   isSensitiveQueryParam(name: string): boolean {
-    return this.#queryParams.has(name.toLowerCase()) || this.isSensitiveKey(name);
+    let hit = this.#sensitiveParamCache.get(name);
+    if (hit === undefined) {
+      hit = this.#queryParams.has(name.toLowerCase()) || this.isSensitiveKey(name);
+      // Names come from requests: bound the cache so it cannot grow without limit.
+      if (this.#sensitiveParamCache.size < 4096) {
+        this.#sensitiveParamCache.set(name, hit);
+      }
+    }
+    return hit;
   }
 
   /**
    * Redacts credential-like query values in a URL or URL-like string;
-   * `?token=abc&x=1` becomes `?token=***&x=1`. Returns the input itself when
-   * there is nothing to redact.
+   * `?token=abc&x=1` becomes `?token=***&x=1`. Every `name=value` pair that
+   * follows a `?`, `&` or `;` anywhere in the string is checked (the
+   * matches of `/([?&;])([^=&#;\s]+)=([^&#;\s]*)/g`). Returns the input
+   * itself when there is nothing to redact.
    */
   url(url: string): string {
     if (url.indexOf('=') === -1) {
       return url;
     }
-    return url.replace(
-      /([?&;])([^=&#;\s]+)=([^&#;\s]*)/g,
-      (whole, sep: string, name: string, value: string) => {
-        if (value === REDACTED || value === '') {
-          return whole;
+    // A character scan rather than a regular expression with a replacer:
+    // this runs on every URL and every string containing '=' in a record.
+    let out: string | undefined;
+    let copied = 0;
+    const n = url.length;
+    let i = 0;
+    while (i < n) {
+      const c = url.charCodeAt(i);
+      if (c !== 63 /* ? */ && c !== 38 /* & */ && c !== 59 /* ; */) {
+        i++;
+        continue;
+      }
+      let eq = i + 1;
+      while (eq < n && isNameChar(url.charCodeAt(eq))) {
+        eq++;
+      }
+      if (eq === i + 1 || eq === n || url.charCodeAt(eq) !== 61 /* = */) {
+        // No pair starts here, nor at any '?' inside the scanned name: each
+        // of those would stop at the same character.
+        i = eq;
+        continue;
+      }
+      let end = eq + 1;
+      while (end < n && isValueChar(url.charCodeAt(end))) {
+        end++;
+      }
+      if (end > eq + 1 && !isRedactedAt(url, eq + 1, end)) {
+        const name = url.slice(i + 1, eq);
+        if (this.isSensitiveQueryParam(decodeParamName(name))) {
+          out = (out ?? '') + url.slice(copied, eq + 1) + REDACTED;
+          copied = end;
         }
-        let decoded = name;
-        try {
-          decoded = decodeURIComponent(name.replace(/\+/g, ' '));
-        } catch {
-          // keep the raw name
-        }
-        return this.isSensitiveQueryParam(decoded)
-          ? `${sep}${name}=${REDACTED}`
-          : whole;
-      },
-    );
+      }
+      i = end;
+    }
+    return out === undefined ? url : out + url.slice(copied);
   }
 
   /** Redacted copy of a parsed query object (`req.query`). */
@@ -171,7 +249,7 @@ export class Redactor {
     const state: CopyState = {
       nodes: 0,
       approxBytes: 0,
-      seen: new Set(),
+      seen: undefined,
       scrub: this.#scrubPattern(options.secretValues),
     };
     const copied = this.#copy(value, 0, state);
@@ -253,7 +331,7 @@ export class Redactor {
     if (depth >= this.#maxDepth) {
       return TRUNCATED_DEPTH;
     }
-    if (state.seen.has(obj)) {
+    if (state.seen?.has(obj)) {
       return CIRCULAR;
     }
     if (obj instanceof Date) {
@@ -268,7 +346,8 @@ export class Redactor {
         message: this.#string(String(obj.message), state),
       };
     }
-    state.seen.add(obj);
+    const seen = (state.seen ??= new Set());
+    seen.add(obj);
     try {
       if (Array.isArray(obj)) {
         const out = new Array(obj.length);
@@ -306,7 +385,7 @@ export class Redactor {
       }
       return out;
     } finally {
-      state.seen.delete(obj);
+      seen.delete(obj);
     }
   }
 

@@ -45,6 +45,9 @@ function bySpecificity(a: CompiledRoute, b: CompiledRoute): number {
 }
 
 function decode(segment: string): string {
+  if (segment.indexOf('%') === -1) {
+    return segment;
+  }
   try {
     return decodeURIComponent(segment);
   } catch {
@@ -60,7 +63,8 @@ function decode(segment: string): string {
  * @public
  */
 export class AuditRouteMatcher {
-  readonly #buckets = new Map<string, CompiledRoute[]>();
+  /** Rows by method, then by segment count. */
+  readonly #buckets = new Map<string, Map<number, CompiledRoute[]>>();
 
   static create(table: AuditRouteTable): AuditRouteMatcher {
     return new AuditRouteMatcher(table);
@@ -74,27 +78,38 @@ export class AuditRouteMatcher {
         segments: parts.map(p => (p.startsWith(':') ? null : p.toLowerCase())),
         paramNames: parts.map(p => (p.startsWith(':') ? p.slice(1) : null)),
       };
-      const key = `${route.method} ${parts.length}`;
-      const bucket = this.#buckets.get(key) ?? [];
+      let byLength = this.#buckets.get(route.method);
+      if (!byLength) {
+        byLength = new Map();
+        this.#buckets.set(route.method, byLength);
+      }
+      const bucket = byLength.get(parts.length) ?? [];
       bucket.push(compiled);
-      this.#buckets.set(key, bucket);
+      byLength.set(parts.length, bucket);
     }
-    for (const bucket of this.#buckets.values()) {
-      bucket.sort(bySpecificity);
+    for (const byLength of this.#buckets.values()) {
+      for (const bucket of byLength.values()) {
+        bucket.sort(bySpecificity);
+      }
     }
   }
 
   /** @param path - the path relative to the plugin's base URL, without query. */
   match(method: string, path: string): AuditRouteMatch | undefined {
+    const byLength = this.#buckets.get(method);
+    if (!byLength) {
+      return undefined;
+    }
     const parts = splitPath(path);
-    const bucket = this.#buckets.get(`${method} ${parts.length}`);
+    const bucket = byLength.get(parts.length);
     if (!bucket) {
       return undefined;
     }
+    const lower = new Array<string | undefined>(parts.length);
     outer: for (const candidate of bucket) {
       for (let i = 0; i < parts.length; i++) {
         const s = candidate.segments[i];
-        if (s !== null && s !== parts[i].toLowerCase()) {
+        if (s !== null && s !== (lower[i] ??= parts[i].toLowerCase())) {
           continue outer;
         }
       }
