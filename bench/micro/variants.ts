@@ -1,0 +1,425 @@
+/**
+ * The variants of the record pipeline micro-benchmark (see micro.ts).
+ *
+ * Every variant writes the same representative record (a
+ * CatalogEntityFetchByName completion, ~1.1 KB) to its own file in a temp
+ * dir with one synchronous write per record. Variants run in rounds, in a
+ * rotated order, so machine noise hits all of them alike; each round's
+ * ratios are taken against the raw baseline of the same round.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Request, Response } from 'express';
+import * as winston from 'winston';
+import pino from 'pino';
+import { ConfigReader } from '@backstage/config';
+import type {
+  AuthService,
+  BackstageCredentials,
+  HttpAuthService,
+  PluginMetadataService,
+} from '@backstage/backend-plugin-api';
+import {
+  AuditEventInput,
+  AuditRecord,
+  AuditSink,
+  DefaultAuditLogService,
+  Redactor,
+  WinstonStreamSink,
+} from '@backstage-audit/plugin-audit-log-node';
+import {
+  createAuditCapture,
+  readAuditLogConfig,
+} from '@backstage-audit/plugin-audit-log-backend';
+import { catalogAuditRoutes } from '@backstage-audit/plugin-catalog-backend-module-audit-log';
+import { SyncFileStream } from '../lib/SyncFileStream';
+import {
+  ACTOR_ID,
+  BASE_URL,
+  CLIENT_IP,
+  ENTITY_REF,
+  ORIGINAL_URL,
+  PARAMS,
+  PATH,
+  QUERY,
+  RESPONSE_BODY,
+  USER_AGENT,
+} from './fixture';
+
+export interface Variant {
+  key: string;
+  label: string;
+  /** Records written per operation (an HTTP request writes two). */
+  recordsPerOp: number;
+  baseline: 'raw' | 'rawPair';
+  file: string;
+  note?: string;
+  run(ops: number): void | Promise<void>;
+  close?(): void;
+}
+
+export const tick = () => new Promise<void>(resolve => setImmediate(resolve));
+
+// --- stand-ins for the Backstage services every variant resolves the actor through
+
+const credentials = {
+  $$type: '@backstage/BackstageCredentials',
+  principal: { type: 'user', userEntityRef: ACTOR_ID },
+} as unknown as BackstageCredentials;
+const httpAuth = {
+  credentials: async () => credentials,
+  issueUserCookie: async () => ({ expiresAt: new Date() }),
+} as unknown as HttpAuthService;
+const auth = {
+  getOwnServiceCredentials: async () => credentials,
+  isPrincipal: (c: BackstageCredentials, type: string) =>
+    (c.principal as { type: string }).type === type,
+} as unknown as AuthService;
+const plugin: PluginMetadataService = { getId: () => 'catalog' };
+
+/** What express hands a handler for the fixture request (fresh per request, as express makes it). */
+export function fakeRequest(): Request {
+  const headers: Record<string, string> = {
+    host: 'backstage.example.com',
+    'user-agent': USER_AGENT,
+    accept: 'application/json',
+    authorization: 'Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl',
+  };
+  return {
+    method: 'GET',
+    baseUrl: BASE_URL,
+    path: PATH,
+    url: ORIGINAL_URL.slice(BASE_URL.length),
+    originalUrl: ORIGINAL_URL,
+    query: { ...QUERY },
+    params: { ...PARAMS },
+    body: {},
+    headers,
+    ip: CLIENT_IP,
+    hostname: 'backstage.example.com',
+    socket: { remoteAddress: CLIENT_IP },
+    get(name: string) {
+      return headers[name.toLowerCase()];
+    },
+  } as unknown as Request;
+}
+
+interface FakeResponse {
+  statusCode: number;
+  headersSent: boolean;
+  writableEnded: boolean;
+  closeListener?: () => void;
+}
+
+/** The response surface the capture touches. */
+export function fakeResponse(): Response & FakeResponse {
+  const res: FakeResponse & Record<string, unknown> = {
+    statusCode: 200,
+    headersSent: false,
+    writableEnded: false,
+    setHeader() {
+      return res;
+    },
+    json(body: unknown) {
+      return (res.end as (b: string) => unknown)(JSON.stringify(body));
+    },
+    end() {
+      res.headersSent = true;
+      res.writableEnded = true;
+      return res;
+    },
+    once(event: string, listener: () => void) {
+      if (event === 'close') {
+        res.closeListener = listener;
+      }
+      return res;
+    },
+  };
+  return res as unknown as Response & FakeResponse;
+}
+
+// --- our pipeline, built exactly as auditLogServiceFactory builds it
+
+const auditConfig = readAuditLogConfig(new ConfigReader({ auditLog: {} }));
+
+export function ourService(sinks: AuditSink[]): DefaultAuditLogService {
+  const service = DefaultAuditLogService.create({
+    redactor: Redactor.create(auditConfig.redaction),
+    defaultLevel: auditConfig.levels.default,
+    eventLevels: auditConfig.levels.events,
+    includeEvents: auditConfig.events.include,
+    excludeEvents: auditConfig.events.exclude,
+    enabled: auditConfig.enabled,
+    includeErrorStack: auditConfig.errors.includeStack,
+    maxBodyBytes: auditConfig.body.maxBytes,
+    sinks,
+  });
+  service.registerRouteTable(catalogAuditRoutes);
+  return service;
+}
+
+/** Drives one fixture request through the real HTTP capture. */
+export function captureDriver(service: DefaultAuditLogService) {
+  const { capture } = createAuditCapture({
+    pluginId: 'catalog',
+    auditLog: service,
+    httpAuth,
+    config: auditConfig,
+  });
+  const next = () => {};
+  return async () => {
+    const req = fakeRequest();
+    const res = fakeResponse();
+    capture(req, res, next);
+    // The actor resolves (a few microtasks) long before a real handler answers.
+    for (let i = 0; i < 4; i++) {
+      await null;
+    }
+    res.end(RESPONSE_BODY);
+    res.closeListener?.();
+  };
+}
+
+/** The records our capture writes for the fixture request: the baselines write exactly these. */
+async function sampleRecords(): Promise<{ initiation: AuditRecord; completion: AuditRecord }> {
+  const lines: string[] = [];
+  const sink: AuditSink = {
+    name: 'sample',
+    write: (_r, line) => lines.push(line),
+    stats: () => ({ written: lines.length, failed: 0, dropped: 0, queued: 0 }),
+  };
+  await captureDriver(ourService([sink]))();
+  await tick();
+  if (lines.length !== 2) {
+    throw new Error(`expected 2 records from one request, got ${lines.length}`);
+  }
+  const [initiation, completion] = lines.map(l => JSON.parse(l) as AuditRecord);
+  return { initiation, completion };
+}
+
+function withoutLevelAndMessage(record: AuditRecord): Record<string, unknown> {
+  const { level: _level, message: _message, ...rest } = record;
+  return rest;
+}
+
+export interface VariantSet {
+  variants: Variant[];
+  skipped: { key: string; label: string; reason: string }[];
+  /** Bytes of the completion record as one JSON line. */
+  recordBytes: number;
+}
+
+/** Builds every variant, each writing to its own file in `dir`. */
+export async function buildVariants(dir: string): Promise<VariantSet> {
+  const { initiation, completion } = await sampleRecords();
+  const recordBytes = Buffer.byteLength(JSON.stringify(completion)) + 1;
+  const fields = withoutLevelAndMessage(completion);
+  const file = (key: string) => path.join(dir, `${key}.jsonl`);
+
+  const emitEvent: AuditEventInput = {
+    plugin: 'catalog',
+    eventName: 'CatalogEntityFetchByName',
+    stage: 'completion',
+    status: 'succeeded',
+    actor: { actorId: ACTOR_ID, ip: CLIENT_IP, hostname: CLIENT_IP, client: USER_AGENT },
+    meta: { entityRef: ENTITY_REF },
+    request: { method: 'GET', url: ORIGINAL_URL, query: QUERY, params: PARAMS },
+    response: { status: 200 },
+  };
+  // Upstream's and RHDH's events carry the same facts; upstream has no
+  // request query/params/response fields, so they travel in its meta.
+  const upstreamMeta = {
+    queryType: 'by-name',
+    entityRef: ENTITY_REF,
+    query: QUERY,
+    params: PARAMS,
+    responseStatus: 200,
+  };
+
+  const variants: Variant[] = [];
+  const skipped: VariantSet['skipped'] = [];
+
+  {
+    const fd = fs.openSync(file('raw'), 'a');
+    variants.push({
+      key: 'raw',
+      label: 'raw JSON.stringify + writeSync',
+      recordsPerOp: 1,
+      baseline: 'raw',
+      file: file('raw'),
+      note: 'the limit for a JSON-lines writer: the finished record, stringified and written',
+      run(ops) {
+        for (let i = 0; i < ops; i++) {
+          fs.writeSync(fd, `${JSON.stringify(completion)}\n`);
+        }
+      },
+      close: () => fs.closeSync(fd),
+    });
+  }
+  {
+    const fd = fs.openSync(file('rawPair'), 'a');
+    variants.push({
+      key: 'rawPair',
+      label: 'raw, initiation + completion pair',
+      recordsPerOp: 2,
+      baseline: 'raw',
+      file: file('rawPair'),
+      note: 'baseline of the capture variant: the same two records one request writes',
+      run(ops) {
+        for (let i = 0; i < ops; i++) {
+          fs.writeSync(fd, `${JSON.stringify(initiation)}\n`);
+          fs.writeSync(fd, `${JSON.stringify(completion)}\n`);
+        }
+      },
+      close: () => fs.closeSync(fd),
+    });
+  }
+  {
+    const stream = SyncFileStream.open(file('ours'));
+    const service = ourService([WinstonStreamSink.create({ stream })]);
+    variants.push({
+      key: 'ours',
+      label: 'ours: emit (build+redact+serialize+sink)',
+      recordsPerOp: 1,
+      baseline: 'raw',
+      file: file('ours'),
+      note: 'DefaultAuditLogService.emit() of the completion event, WinstonStreamSink',
+      run(ops) {
+        for (let i = 0; i < ops; i++) {
+          service.emit(emitEvent);
+        }
+      },
+    });
+  }
+  {
+    const stream = SyncFileStream.open(file('oursCapture'));
+    const service = ourService([WinstonStreamSink.create({ stream })]);
+    const request = captureDriver(service);
+    variants.push({
+      key: 'oursCapture',
+      label: 'ours: HTTP capture -> 2 records',
+      recordsPerOp: 2,
+      baseline: 'rawPair',
+      file: file('oursCapture'),
+      note: 'createAuditCapture middleware on a fake express req/res: route match, actor, initiation + completion',
+      async run(ops) {
+        for (let i = 0; i < ops; i++) {
+          await request();
+        }
+      },
+    });
+  }
+  {
+    const destination = pino.destination({ dest: file('pino'), sync: true });
+    const logger = pino({}, destination);
+    variants.push({
+      key: 'pino',
+      label: 'pino (sync destination)',
+      recordsPerOp: 1,
+      baseline: 'raw',
+      file: file('pino'),
+      note: 'logger.info(fields, message), pino.destination({ sync: true })',
+      run(ops) {
+        for (let i = 0; i < ops; i++) {
+          logger.info(fields, completion.message);
+        }
+      },
+      close: () => destination.flushSync(),
+    });
+  }
+  {
+    const stream = SyncFileStream.open(file('winston'));
+    const logger = winston.createLogger({
+      level: 'info',
+      format: winston.format.json(),
+      transports: [new winston.transports.Stream({ stream })],
+    });
+    variants.push({
+      key: 'winston',
+      label: 'winston json + Stream transport',
+      recordsPerOp: 1,
+      baseline: 'raw',
+      file: file('winston'),
+      note: 'logger.info(message, fields) with format.json()',
+      run(ops) {
+        for (let i = 0; i < ops; i++) {
+          logger.info(completion.message, fields);
+        }
+      },
+    });
+  }
+  {
+    const { WinstonRootAuditorService } = await import('@backstage/backend-defaults/auditor');
+    const stream = SyncFileStream.open(file('upstream'));
+    const root = WinstonRootAuditorService.create({
+      transports: [new winston.transports.Stream({ stream })],
+    });
+    const auditor = root.forPlugin({ auth, httpAuth, plugin, config: new ConfigReader({}) });
+    variants.push({
+      key: 'upstream',
+      label: 'upstream auditor (backend-defaults)',
+      recordsPerOp: 2,
+      baseline: 'raw',
+      file: file('upstream'),
+      note:
+        "WinstonRootAuditorService: createEvent() + success() write 'initiated' and 'succeeded' records; severity medium (low, the catalog's read severity, maps to debug and is not written by default)",
+      async run(ops) {
+        for (let i = 0; i < ops; i++) {
+          const event = await auditor.createEvent({
+            eventId: 'entity-fetch',
+            severityLevel: 'medium',
+            request: fakeRequest(),
+            meta: upstreamMeta,
+          });
+          await event.success();
+        }
+      },
+    });
+  }
+  try {
+    const { DefaultAuditLogger } = await import('@janus-idp/backstage-plugin-audit-log-node');
+    const { WinstonLogger } = await import('@backstage/backend-defaults/rootLogger');
+    const stream = SyncFileStream.open(file('rhdh'));
+    const rootLogger = WinstonLogger.create({
+      level: 'info',
+      format: winston.format.json(),
+      transports: [new winston.transports.Stream({ stream })],
+    });
+    const auditLogger = new DefaultAuditLogger({
+      logger: rootLogger.child({ plugin: 'catalog' }),
+      authService: auth,
+      httpAuthService: httpAuth,
+    });
+    variants.push({
+      key: 'rhdh',
+      label: 'RHDH DefaultAuditLogger.auditLog',
+      recordsPerOp: 1,
+      baseline: 'raw',
+      file: file('rhdh'),
+      note: '@janus-idp/backstage-plugin-audit-log-node 1.7.1 on a backend-defaults WinstonLogger (json), as RHDH wires it',
+      async run(ops) {
+        for (let i = 0; i < ops; i++) {
+          await auditLogger.auditLog({
+            eventName: 'CatalogEntityFetchByName',
+            message: `Fetch attempt of entity ${ENTITY_REF} succeeded`,
+            stage: 'completion',
+            status: 'succeeded',
+            request: fakeRequest(),
+            response: { status: 200 },
+            metadata: { entityRef: ENTITY_REF },
+          });
+        }
+      },
+    });
+  } catch (error) {
+    skipped.push({
+      key: 'rhdh',
+      label: 'RHDH DefaultAuditLogger.auditLog',
+      reason: `could not load @janus-idp/backstage-plugin-audit-log-node: ${String(
+        (error as Error).message,
+      )}`,
+    });
+  }
+
+  return { variants, skipped, recordBytes };
+}

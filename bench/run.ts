@@ -1,0 +1,332 @@
+/**
+ * `npm run bench`: runs every suite in its own child process, prints the
+ * tables and writes them as JSON (bench/results.json; --quick writes
+ * bench/results.quick.json).
+ *
+ *   npm run bench                        full run (~10 minutes)
+ *   npm run bench -- --quick             smoke run (~2 minutes), smaller sizes
+ *   npm run bench -- --only=micro,memory suites: micro, memory, store, e2e
+ *   npm run bench -- --e2e-db=pg         end-to-end backends on PostgreSQL
+ *   npm run bench -- --out=file.json     write the JSON elsewhere
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { BenchArgs, childArgs, parseArgs } from './lib/args';
+import { runChild } from './lib/child';
+import { machineInfo, MachineInfo } from './lib/machine';
+import { mb, num, pct, round, table } from './lib/stats';
+import type { MicroResult } from './micro/micro';
+import type { MemoryResult } from './memory/memory';
+import type { StoreResult } from './store/suite';
+import type { E2eResult } from './e2e/e2e';
+
+const SUITES = ['micro', 'memory', 'store', 'e2e'] as const;
+type Suite = (typeof SUITES)[number];
+
+interface Target {
+  suite: Suite;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface BenchResults {
+  machine: MachineInfo;
+  quick: boolean;
+  command: string;
+  durationSec: number;
+  micro?: MicroResult;
+  memory?: MemoryResult[];
+  store?: StoreResult;
+  e2e?: E2eResult;
+  targets: Target[];
+  errors: Partial<Record<Suite, string>>;
+}
+
+const here = (file: string) => path.join(__dirname, file);
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+async function runSuite(suite: Suite, args: BenchArgs, results: BenchResults): Promise<void> {
+  const forward = childArgs(args);
+  switch (suite) {
+    case 'micro':
+      results.micro = await runChild<MicroResult>(here('micro/micro.ts'), {
+        args: forward,
+        execArgv: ['--expose-gc'],
+      });
+      return;
+    case 'memory':
+      results.memory = [];
+      for (const maxQueue of [10_000, undefined]) {
+        results.memory.push(
+          await runChild<MemoryResult>(here('memory/memory.ts'), {
+            args: maxQueue ? [`--max-queue=${maxQueue}`] : [],
+            execArgv: ['--expose-gc'],
+          }),
+        );
+      }
+      return;
+    case 'store':
+      results.store = await runChild<StoreResult>(here('store/suite.ts'), { args: forward });
+      return;
+    case 'e2e':
+      results.e2e = await runChild<E2eResult>(here('e2e/e2e.ts'), { args: forward });
+      return;
+    default:
+      throw new Error(`unknown suite ${String(suite)}`);
+  }
+}
+
+function evaluate(results: BenchResults): Target[] {
+  const targets: Target[] = [];
+  const micro = results.micro;
+  if (micro) {
+    const ours = micro.variants.find(v => v.key === 'ours');
+    const capture = micro.variants.find(v => v.key === 'oursCapture');
+    if (ours) {
+      targets.push({
+        suite: 'micro',
+        target: 'record pipeline (emit: build, redact, serialize, write) >= 60% of raw',
+        measured: `${pct(ours.ratioToBaseline)} (${num(ours.recordsPerSec)} records/s)`,
+        met: ours.ratioToBaseline >= 0.6,
+      });
+    }
+    if (capture) {
+      targets.push({
+        suite: 'micro',
+        target: 'full HTTP capture path (2 records/request) >= 60% of raw pair',
+        measured: `${pct(capture.ratioToBaseline)} (${num(capture.recordsPerSec)} records/s)`,
+        met: capture.ratioToBaseline >= 0.6,
+      });
+    }
+  }
+  for (const m of results.memory ?? []) {
+    const bounded =
+      m.queued <= m.maxQueue && m.heapGrowthAfterSecondBurst <= m.heapGrowth * 1.05 + 1024 * 1024;
+    targets.push({
+      suite: 'memory',
+      target: `stalled store, burst of ${num(m.burst)}: queue and heap bounded by maxQueue ${num(m.maxQueue)}`,
+      measured: `queued ${num(m.queued)}, dropped ${num(m.dropped)}, heap +${mb(m.heapGrowth)} (+${mb(
+        m.heapGrowthAfterSecondBurst,
+      )} after a 2nd burst)`,
+      met: bounded,
+    });
+  }
+  const rowsNote = (rows: number) => (rows < 1_000_000 ? ` (at ${num(rows)} rows, quick)` : '');
+  for (const db of results.store?.databases ?? []) {
+    const min = db.db === 'postgres' ? 20_000 : 10_000;
+    targets.push({
+      suite: 'store',
+      target: `${db.db === 'postgres' ? 'PostgreSQL' : 'SQLite'} sustained inserts >= ${num(min)}/s`,
+      measured: `${num(db.insert.recordsPerSec)} records/s`,
+      met: db.insert.recordsPerSec >= min,
+    });
+    const worst = [...db.query.queries].sort((a, b) => b.p95Ms - a.p95Ms)[0];
+    targets.push({
+      suite: 'store',
+      target: `${db.db === 'postgres' ? 'PostgreSQL' : 'SQLite'} filtered page p95 <= 50 ms at 1M rows${rowsNote(
+        db.query.rows,
+      )}`,
+      measured: `worst p95 ${round(worst.p95Ms, 2)} ms (${worst.label})`,
+      met: db.query.queries.every(q => q.p95Ms <= 50),
+    });
+  }
+  for (const e of results.e2e?.endpoints ?? []) {
+    if (e.key === 'dryRun') {
+      continue;
+    }
+    targets.push({
+      suite: 'e2e',
+      target: `${e.label}: audited throughput >= 95% of unaudited`,
+      measured: pct(e.throughputRatio),
+      met: e.throughputRatio >= 0.95,
+    });
+    const delta = e.fixedRate?.p99DeltaMs ?? e.p99DeltaMs;
+    targets.push({
+      suite: 'e2e',
+      target: `${e.label}: audited p99 <= unaudited + 1 ms${
+        e.fixedRate ? ` (at ${num(e.fixedRate.rate)} req/s)` : ' (at saturation)'
+      }`,
+      measured: `${delta >= 0 ? '+' : ''}${round(delta, 2)} ms (at saturation ${
+        e.p99DeltaMs >= 0 ? '+' : ''
+      }${round(e.p99DeltaMs, 2)} ms)`,
+      met: delta <= 1,
+    });
+  }
+  return targets;
+}
+
+function report(results: BenchResults): string {
+  const out: string[] = [];
+  const m = results.machine;
+  out.push(
+    `Audit log benchmarks${results.quick ? ' (QUICK: reduced sizes, fewer rounds)' : ''}`,
+    `${m.cpuCount} x ${m.cpuModel}, ${m.totalMem}, ${m.platform} ${m.release}, Node ${m.node}, ${m.date}`,
+    '',
+  );
+  if (results.micro) {
+    const r = results.micro;
+    out.push(
+      `Record pipeline: ${num(r.recordsPerRun)} records per run, median of ${r.rounds} interleaved rounds; completion record ${r.recordBytes} B`,
+      table(
+        ['variant', 'records/s', 'vs baseline', 'B/record'],
+        r.variants.map(v => [
+          v.label,
+          num(v.recordsPerSec),
+          v.key === 'raw' ? '(baseline)' : `${pct(v.ratioToBaseline)} of ${v.baseline}`,
+          num(v.bytesPerRecord),
+        ]),
+      ),
+    );
+    for (const s of r.skipped) {
+      out.push(`  skipped ${s.label}: ${s.reason}`);
+    }
+    out.push('');
+  }
+  if (results.memory?.length) {
+    out.push(
+      'Memory: burst with the store stalled (insert never resolves), stdout sink to /dev/null',
+      table(
+        ['maxQueue', 'burst', 'queued', 'dropped', 'heap growth', 'per queued', '2nd burst', 'peak heap', 'peak RSS'],
+        results.memory.map(x => [
+          num(x.maxQueue),
+          num(x.burst),
+          num(x.queued),
+          num(x.dropped),
+          mb(x.heapGrowth),
+          `${num(x.heapGrowthPerQueuedRecord)} B`,
+          mb(x.heapGrowthAfterSecondBurst),
+          mb(x.peak.heapUsed),
+          mb(x.peak.rss),
+        ]),
+      ),
+      '',
+    );
+  }
+  if (results.store) {
+    for (const db of results.store.databases) {
+      out.push(
+        `Store, ${db.detail}`,
+        `  inserts through StoreSink (batch ${db.insert.batchSize}, maxQueue ${num(db.insert.maxQueue)}): ${num(
+          db.insert.recordsPerSec,
+        )} records/s (median of ${db.insert.runs.length} runs of ${num(db.insert.records)})`,
+        `  queries at ${num(db.query.rows)} rows (bulk load ${round(db.query.loadSeconds, 1)} s):`,
+        table(
+          ['query (KnexAuditStore.query)', 'p50 ms', 'p95 ms', 'rows'],
+          db.query.queries.map(q => [
+            `  ${q.label}`,
+            num(q.p50Ms, 2),
+            num(q.p95Ms, 2),
+            num(q.avgItems, 0),
+          ]),
+        ),
+        '',
+      );
+    }
+  }
+  if (results.e2e) {
+    const e = results.e2e;
+    const signed = (v: number) => `${v >= 0 ? '+' : ''}${num(v, 2)}`;
+    out.push(
+      `End to end: real catalog (${num(e.entities)} components) + scaffolder, ${e.database}`,
+      `audit OFF vs ON (stdout to a file, store on); median of ${e.rounds} rounds, OFF and ON alternating`,
+      `Throughput at saturation (${e.durationSec} s per run):`,
+      table(
+        ['endpoint', 'conns', 'off req/s', 'on req/s', 'on/off', 'p50 off/on ms', 'p99 off/on ms', 'Δp99 ms'],
+        e.endpoints.map(x => [
+          x.label,
+          String(x.connections),
+          num(x.off.rps),
+          num(x.on.rps),
+          pct(x.throughputRatio),
+          `${num(x.off.p50Ms, 2)} / ${num(x.on.p50Ms, 2)}`,
+          `${num(x.off.p99Ms, 2)} / ${num(x.on.p99Ms, 2)}`,
+          signed(x.p99DeltaMs),
+        ]),
+      ),
+      `Latency at a fixed rate on one connection (${pct(e.fixedLoad)} of the lower throughput, at most 200 req/s; ${e.fixedRateDurationSec} s per run):`,
+      table(
+        ['endpoint', 'req/s', 'p50 off/on ms', 'p99 off/on ms', 'Δp50 ms', 'Δp99 ms'],
+        e.endpoints
+          .filter(x => x.fixedRate)
+          .map(x => {
+            const f = x.fixedRate!;
+            return [
+              x.label,
+              num(f.rate),
+              `${num(f.off.p50Ms, 2)} / ${num(f.on.p50Ms, 2)}`,
+              `${num(f.off.p99Ms, 2)} / ${num(f.on.p99Ms, 2)}`,
+              signed(f.p50DeltaMs),
+              signed(f.p99DeltaMs),
+            ];
+          }),
+      ),
+      `Audit records written by the ON backend: ${num(e.audit.auditLines)} lines on stdout; pipeline counters ${JSON.stringify(
+        e.audit.stats,
+      )}`,
+      '',
+    );
+  }
+  if (results.targets.length) {
+    out.push(
+      'Targets',
+      table(
+        ['', 'target', 'measured'],
+        results.targets.map(t => [t.met ? 'MET' : 'MISSED', t.target, t.measured]),
+        'lll',
+      ),
+      '',
+    );
+  }
+  for (const [suite, error] of Object.entries(results.errors)) {
+    out.push(`${suite} FAILED: ${error}`);
+  }
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs();
+  const selected = (args.only.length ? args.only : [...SUITES]) as Suite[];
+  for (const s of selected) {
+    if (!SUITES.includes(s)) {
+      throw new Error(`unknown suite '${s}'; one of ${SUITES.join(', ')}`);
+    }
+  }
+  const started = Date.now();
+  const results: BenchResults = {
+    machine: machineInfo(),
+    quick: args.quick,
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    durationSec: 0,
+    targets: [],
+    errors: {},
+  };
+  for (const suite of selected) {
+    const t = Date.now();
+    log(`${suite}: running${args.quick ? ' (quick)' : ''}...`);
+    try {
+      await runSuite(suite, args, results);
+      log(`${suite}: done in ${Math.round((Date.now() - t) / 1000)} s`);
+    } catch (error) {
+      results.errors[suite] = String((error as Error).message ?? error).slice(0, 4000);
+      log(`${suite}: FAILED: ${results.errors[suite]}`);
+    }
+  }
+  results.durationSec = Math.round((Date.now() - started) / 1000);
+  results.targets = evaluate(results);
+  const text = report(results);
+  process.stdout.write(`\n${text}\nTotal ${results.durationSec} s\n`);
+  const out = path.resolve(
+    args.out ?? here(args.quick ? 'results.quick.json' : 'results.json'),
+  );
+  fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`Results written to ${path.relative(process.cwd(), out)}\n`);
+  if (Object.keys(results.errors).length > 0) {
+    process.exitCode = 1;
+  }
+}
+
+main().catch(error => {
+  process.stderr.write(`${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});
