@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import * as prettier from 'prettier';
 import { BenchArgs, childArgs, parseArgs } from './lib/args';
 import { runChild } from './lib/child';
 import { machineInfo, MachineInfo } from './lib/machine';
@@ -46,7 +47,11 @@ export interface BenchResults {
 const here = (file: string) => path.join(__dirname, file);
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
-async function runSuite(suite: Suite, args: BenchArgs, results: BenchResults): Promise<void> {
+async function runSuite(
+  suite: Suite,
+  args: BenchArgs,
+  results: BenchResults,
+): Promise<void> {
   const forward = childArgs(args);
   switch (suite) {
     case 'micro':
@@ -67,10 +72,14 @@ async function runSuite(suite: Suite, args: BenchArgs, results: BenchResults): P
       }
       return;
     case 'store':
-      results.store = await runChild<StoreResult>(here('store/suite.ts'), { args: forward });
+      results.store = await runChild<StoreResult>(here('store/suite.ts'), {
+        args: forward,
+      });
       return;
     case 'e2e':
-      results.e2e = await runChild<E2eResult>(here('e2e/e2e.ts'), { args: forward });
+      results.e2e = await runChild<E2eResult>(here('e2e/e2e.ts'), {
+        args: forward,
+      });
       return;
     default:
       throw new Error(`unknown suite ${String(suite)}`);
@@ -86,7 +95,8 @@ function evaluate(results: BenchResults): Target[] {
     if (ours) {
       targets.push({
         suite: 'micro',
-        target: 'record pipeline (emit: build, redact, serialize, write) >= 60% of raw',
+        target:
+          'record pipeline (emit: build, redact, serialize, write) >= 60% of raw',
         measured: `${pct(ours.ratioToBaseline)} (${num(ours.recordsPerSec)} records/s)`,
         met: ours.ratioToBaseline >= 0.6,
       });
@@ -102,7 +112,8 @@ function evaluate(results: BenchResults): Target[] {
   }
   for (const m of results.memory ?? []) {
     const bounded =
-      m.queued <= m.maxQueue && m.heapGrowthAfterSecondBurst <= m.heapGrowth * 1.05 + 1024 * 1024;
+      m.queued <= m.maxQueue &&
+      m.heapGrowthAfterSecondBurst <= m.heapGrowth * 1.05 + 1024 * 1024;
     targets.push({
       suite: 'memory',
       target: `stalled store, burst of ${num(m.burst)}: queue and heap bounded by maxQueue ${num(m.maxQueue)}`,
@@ -112,7 +123,8 @@ function evaluate(results: BenchResults): Target[] {
       met: bounded,
     });
   }
-  const rowsNote = (rows: number) => (rows < 1_000_000 ? ` (at ${num(rows)} rows, quick)` : '');
+  const rowsNote = (rows: number) =>
+    rows < 1_000_000 ? ` (at ${num(rows)} rows, quick)` : '';
   for (const db of results.store?.databases ?? []) {
     const min = db.db === 'postgres' ? 20_000 : 10_000;
     targets.push({
@@ -145,7 +157,9 @@ function evaluate(results: BenchResults): Target[] {
     targets.push({
       suite: 'e2e',
       target: `${e.label}: audited p99 <= unaudited + 1 ms${
-        e.fixedRate ? ` (at ${num(e.fixedRate.rate)} req/s)` : ' (at saturation)'
+        e.fixedRate
+          ? ` (at ${num(e.fixedRate.rate)} req/s)`
+          : ' (at saturation)'
       }`,
       measured: `${delta >= 0 ? '+' : ''}${round(delta, 2)} ms (at saturation ${
         e.p99DeltaMs >= 0 ? '+' : ''
@@ -173,7 +187,9 @@ function report(results: BenchResults): string {
         r.variants.map(v => [
           v.label,
           num(v.recordsPerSec),
-          v.key === 'raw' ? '(baseline)' : `${pct(v.ratioToBaseline)} of ${v.baseline}`,
+          v.key === 'raw'
+            ? '(baseline)'
+            : `${pct(v.ratioToBaseline)} of ${v.baseline}`,
           num(v.bytesPerRecord),
         ]),
       ),
@@ -187,7 +203,17 @@ function report(results: BenchResults): string {
     out.push(
       'Memory: burst with the store stalled (insert never resolves), stdout sink to /dev/null',
       table(
-        ['maxQueue', 'burst', 'queued', 'dropped', 'heap growth', 'per queued', '2nd burst', 'peak heap', 'peak RSS'],
+        [
+          'maxQueue',
+          'burst',
+          'queued',
+          'dropped',
+          'heap growth',
+          'per queued',
+          '2nd burst',
+          'peak heap',
+          'peak RSS',
+        ],
         results.memory.map(x => [
           num(x.maxQueue),
           num(x.burst),
@@ -232,7 +258,16 @@ function report(results: BenchResults): string {
       `audit OFF vs ON (stdout to a file, store on); median of ${e.rounds} rounds, OFF and ON alternating`,
       `Throughput at saturation (${e.durationSec} s per run):`,
       table(
-        ['endpoint', 'conns', 'off req/s', 'on req/s', 'on/off', 'p50 off/on ms', 'p99 off/on ms', 'Δp99 ms'],
+        [
+          'endpoint',
+          'conns',
+          'off req/s',
+          'on req/s',
+          'on/off',
+          'p50 off/on ms',
+          'p99 off/on ms',
+          'Δp99 ms',
+        ],
         e.endpoints.map(x => [
           x.label,
           String(x.connections),
@@ -246,7 +281,14 @@ function report(results: BenchResults): string {
       ),
       `Latency at a fixed rate on one connection (${pct(e.fixedLoad)} of the lower throughput, at most 200 req/s; ${e.fixedRateDurationSec} s per run):`,
       table(
-        ['endpoint', 'req/s', 'p50 off/on ms', 'p99 off/on ms', 'Δp50 ms', 'Δp99 ms'],
+        [
+          'endpoint',
+          'req/s',
+          'p50 off/on ms',
+          'p99 off/on ms',
+          'Δp50 ms',
+          'Δp99 ms',
+        ],
         e.endpoints
           .filter(x => x.fixedRate)
           .map(x => {
@@ -272,7 +314,11 @@ function report(results: BenchResults): string {
       'Targets',
       table(
         ['', 'target', 'measured'],
-        results.targets.map(t => [t.met ? 'MET' : 'MISSED', t.target, t.measured]),
+        results.targets.map(t => [
+          t.met ? 'MET' : 'MISSED',
+          t.target,
+          t.measured,
+        ]),
         'lll',
       ),
       '',
@@ -296,7 +342,11 @@ async function main(): Promise<void> {
   const results: BenchResults = {
     machine: machineInfo(),
     quick: args.quick,
-    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    command: [
+      'npm run bench',
+      ...(process.argv.length > 2 ? ['--'] : []),
+      ...process.argv.slice(2),
+    ].join(' '),
     durationSec: 0,
     targets: [],
     errors: {},
@@ -308,7 +358,10 @@ async function main(): Promise<void> {
       await runSuite(suite, args, results);
       log(`${suite}: done in ${Math.round((Date.now() - t) / 1000)} s`);
     } catch (error) {
-      results.errors[suite] = String((error as Error).message ?? error).slice(0, 4000);
+      results.errors[suite] = String((error as Error).message ?? error).slice(
+        0,
+        4000,
+      );
       log(`${suite}: FAILED: ${results.errors[suite]}`);
     }
   }
@@ -319,8 +372,14 @@ async function main(): Promise<void> {
   const out = path.resolve(
     args.out ?? here(args.quick ? 'results.quick.json' : 'results.json'),
   );
-  fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`Results written to ${path.relative(process.cwd(), out)}\n`);
+  // Prettier-formatted, so the committed file passes `npm run prettier:check`.
+  const json = await prettier.format(JSON.stringify(results), {
+    parser: 'json',
+  });
+  fs.writeFileSync(out, json);
+  process.stdout.write(
+    `Results written to ${path.relative(process.cwd(), out)}\n`,
+  );
   if (Object.keys(results.errors).length > 0) {
     process.exitCode = 1;
   }

@@ -8,8 +8,15 @@
  */
 import fs from 'node:fs';
 import inspector from 'node:inspector';
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import {
+  coreServices,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
 import { catalogLocationsExtensionPoint } from '@backstage/plugin-catalog-node';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import type { JsonObject } from '@backstage/types';
@@ -53,12 +60,24 @@ const AUDIT_CONFIG: Record<string, JsonObject> = {
 let auditLog: AuditLogService | undefined;
 
 /** BENCH_INSTRUMENT=1: time spent in emit() and in the stdout sink (for profile.ts). */
-const emitTiming = { calls: 0, ns: 0, sinkCalls: 0, sinkNs: 0, sqlPrepares: 0, sql: {} as Record<string, number> };
+const emitTiming = {
+  calls: 0,
+  ns: 0,
+  sinkCalls: 0,
+  sinkNs: 0,
+  sqlPrepares: 0,
+  sql: {} as Record<string, number>,
+};
 if (process.env.BENCH_INSTRUMENT) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Database = require('better-sqlite3') as { prototype: { prepare: (sql: string) => unknown } };
+  const Database = require('better-sqlite3') as {
+    prototype: { prepare: (sql: string) => unknown };
+  };
   const prepare = Database.prototype.prepare;
-  Database.prototype.prepare = function countedPrepare(this: unknown, sql: string) {
+  Database.prototype.prepare = function countedPrepare(
+    this: unknown,
+    sql: string,
+  ) {
     emitTiming.sqlPrepares++;
     const key = sql.slice(0, 60);
     emitTiming.sql[key] = (emitTiming.sql[key] ?? 0) + 1;
@@ -93,7 +112,10 @@ const probe = createBackendModule({
   moduleId: 'bench-probe',
   register(reg) {
     reg.registerInit({
-      deps: { auditLogService: auditLogServiceRef, logger: coreServices.logger },
+      deps: {
+        auditLogService: auditLogServiceRef,
+        logger: coreServices.logger,
+      },
       async init({ auditLogService }) {
         auditLog = auditLogService;
       },
@@ -116,7 +138,19 @@ async function main(): Promise<void> {
   const config: JsonObject = {
     permission: { enabled: true },
     catalog: {
-      rules: [{ allow: ['Component', 'System', 'API', 'Group', 'User', 'Location', 'Template'] }],
+      rules: [
+        {
+          allow: [
+            'Component',
+            'System',
+            'API',
+            'Group',
+            'User',
+            'Location',
+            'Template',
+          ],
+        },
+      ],
       locations: [{ type: 'file', target: catalogFile }],
       // Ingest once; no re-processing of the whole catalog in the middle of a run.
       processingInterval: { minutes: 60 },
@@ -171,11 +205,17 @@ async function main(): Promise<void> {
 
   process.on('message', (m: BenchMessage) => {
     if (m.type === 'stats') {
-      process.send!({ type: 'stats', stats: auditLog?.stats() ?? null, emitTiming });
+      process.send!({
+        type: 'stats',
+        stats: auditLog?.stats() ?? null,
+        emitTiming,
+      });
     } else if (m.type === 'profile-start') {
       profiler.connect();
       profiler.post('Profiler.enable', () =>
-        profiler.post('Profiler.start', () => process.send!({ type: 'profiling' })),
+        profiler.post('Profiler.start', () =>
+          process.send!({ type: 'profiling' }),
+        ),
       );
     } else if (m.type === 'profile-stop') {
       profiler.post('Profiler.stop', (error, result) => {
@@ -183,16 +223,27 @@ async function main(): Promise<void> {
           fs.writeFileSync(String(m.file), JSON.stringify(result.profile));
         }
         profiler.disconnect();
-        process.send!({ type: 'profiled', error: error ? String(error) : undefined });
+        process.send!({
+          type: 'profiled',
+          error: error ? String(error) : undefined,
+        });
       });
     } else if (m.type === 'stop') {
       backend
         .stop()
         .catch(() => {})
-        .finally(() => process.send!({ type: 'stopped' }, () => process.exit(0)));
+        .finally(() =>
+          process.send!({ type: 'stopped' }, () => process.exit(0)),
+        );
     }
   });
-  process.send!({ type: 'ready', port, authorization, startedMs, entities: total });
+  process.send!({
+    type: 'ready',
+    port,
+    authorization,
+    startedMs,
+    entities: total,
+  });
 }
 
 main().catch(failChild);

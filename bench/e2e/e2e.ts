@@ -18,7 +18,9 @@ import { componentName, writeCatalog } from './catalog';
 
 const ROOT = path.resolve(__dirname, '../..');
 const args = parseArgs();
-export const ENTITIES = Number(process.env.BENCH_ENTITIES ?? (args.quick ? 500 : 3000));
+export const ENTITIES = Number(
+  process.env.BENCH_ENTITIES ?? (args.quick ? 500 : 3000),
+);
 const ROUNDS = args.quick ? 1 : 3;
 const DURATION_S = args.quick ? 2 : 5;
 const FIXED_S = args.quick ? 2 : 5;
@@ -34,8 +36,8 @@ const WARMUP_S = args.quick ? 1 : 2;
  * charged to the backend under test (BENCH_PIN=0 turns this off).
  */
 const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2;
-const DRIVER_CPU = 0;
-const BACKEND_CPU = 1;
+export const DRIVER_CPU = 0;
+export const BACKEND_CPU = 1;
 
 /** Moves every thread of `pid` to one CPU (no-op where taskset is missing). */
 export function pinTo(pid: number | undefined, cpu: number): void {
@@ -43,7 +45,9 @@ export function pinTo(pid: number | undefined, cpu: number): void {
     return;
   }
   try {
-    execFileSync('taskset', ['-a', '-c', '-p', String(cpu), String(pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-a', '-c', '-p', String(cpu), String(pid)], {
+      stdio: 'ignore',
+    });
   } catch {
     // taskset unavailable: run unpinned
   }
@@ -125,7 +129,13 @@ export interface E2eResult {
 
 export function endpoints(): Endpoint[] {
   const template = parse(
-    fs.readFileSync(path.join(ROOT, 'packages/backend/examples/templates/hello/template.yaml'), 'utf8'),
+    fs.readFileSync(
+      path.join(
+        ROOT,
+        'packages/backend/examples/templates/hello/template.yaml',
+      ),
+      'utf8',
+    ),
   );
   const mid = componentName(Math.floor(ENTITIES / 2));
   return [
@@ -234,7 +244,6 @@ export async function startBackend(
     execArgv,
     env: { NODE_ENV: 'production', FORCE_COLOR: '0' },
   });
-  pinTo(child.process.pid, BACKEND_CPU);
   const ready = await child.next(16 * 60_000);
   if (ready.type !== 'ready') {
     throw new Error(`backend ${mode}: unexpected ${ready.type}`);
@@ -280,7 +289,12 @@ function fixedRateResult(
 async function dropDatabases(prefix: string): Promise<void> {
   const knex = knexFactory({
     client: 'pg',
-    connection: { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' },
+    connection: {
+      host: '127.0.0.1',
+      port: 5432,
+      user: 'postgres',
+      database: 'postgres',
+    },
   });
   try {
     const rows = await knex
@@ -296,7 +310,6 @@ async function dropDatabases(prefix: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  pinDriver();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-bench-e2e-'));
   const catalogFile = writeCatalog(dir, ENTITIES);
   const runId = `${process.pid}_${Date.now().toString(36)}`;
@@ -309,9 +322,16 @@ async function main(): Promise<void> {
     // Both ingest at once: the comparison starts with both equally warm.
     const [off, on] = await Promise.all(
       (['off', 'on'] as const).map(mode =>
-        startBackend(mode, dir, catalogFile, prefixes[mode]).then(b => (backends[mode] = b)),
+        startBackend(mode, dir, catalogFile, prefixes[mode]).then(
+          b => (backends[mode] = b),
+        ),
       ),
     );
+    // Pinned once both have ingested the catalog (ingesting on one CPU
+    // would take twice as long).
+    pinTo(off.child.process.pid, BACKEND_CPU);
+    pinTo(on.child.process.pid, BACKEND_CPU);
+    pinDriver();
     await sleep(2000);
 
     const list = endpoints();
@@ -326,7 +346,9 @@ async function main(): Promise<void> {
       }
     }
 
-    const runs = new Map<string, { off: Run; on: Run }[]>(list.map(e => [e.key, []]));
+    const runs = new Map<string, { off: Run; on: Run }[]>(
+      list.map(e => [e.key, []]),
+    );
     for (let round = 0; round < ROUNDS; round++) {
       for (const e of list) {
         const order: Mode[] = round % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
@@ -343,12 +365,21 @@ async function main(): Promise<void> {
 
     // Latency with little queueing: the same fixed rate on both, well below
     // either's capacity, for the catalog reads.
-    const fixed = new Map<string, { rate: number; runs: { off: Run; on: Run }[] }>();
+    const fixed = new Map<
+      string,
+      { rate: number; runs: { off: Run; on: Run }[] }
+    >();
     for (const e of list.filter(x => x.key !== 'dryRun')) {
       const rs = runs.get(e.key)!;
-      const capacity = Math.min(median(rs.map(r => r.off.rps)), median(rs.map(r => r.on.rps)));
+      const capacity = Math.min(
+        median(rs.map(r => r.off.rps)),
+        median(rs.map(r => r.on.rps)),
+      );
       fixed.set(e.key, {
-        rate: Math.max(10, Math.min(FIXED_MAX_RATE, Math.round(capacity * FIXED_LOAD))),
+        rate: Math.max(
+          10,
+          Math.min(FIXED_MAX_RATE, Math.round(capacity * FIXED_LOAD)),
+        ),
         runs: [],
       });
     }
@@ -360,7 +391,13 @@ async function main(): Promise<void> {
         for (const mode of order) {
           const b = backends[mode]!;
           // One connection: requests never wait behind each other.
-          pair[mode] = await load(b.base, b.authorization, { ...e, connections: 1 }, FIXED_S, f.rate);
+          pair[mode] = await load(
+            b.base,
+            b.authorization,
+            { ...e, connections: 1 },
+            FIXED_S,
+            f.rate,
+          );
           await sleep(500);
         }
         f.runs.push(pair as { off: Run; on: Run });
@@ -371,7 +408,9 @@ async function main(): Promise<void> {
     const stats = await on.child.next();
     await Promise.all([stopBackend(off), stopBackend(on)]);
     const onLog = fs.readFileSync(on.logFile, 'utf8');
-    const auditLines = onLog.split('\n').filter(l => l.includes('"isAuditLog":true')).length;
+    const auditLines = onLog
+      .split('\n')
+      .filter(l => l.includes('"isAuditLog":true')).length;
 
     const result: E2eResult = {
       entities: ENTITIES,
@@ -404,7 +443,11 @@ async function main(): Promise<void> {
           fixedRate: fixedRateResult(fixed.get(e.key)),
         };
       }),
-      audit: { stats: stats.stats, stdoutBytes: Buffer.byteLength(onLog), auditLines },
+      audit: {
+        stats: stats.stats,
+        stdoutBytes: Buffer.byteLength(onLog),
+        auditLines,
+      },
     };
     await sendResult(result);
   } finally {

@@ -13,10 +13,12 @@ import path from 'node:path';
 import { writeCatalog } from './catalog';
 import {
   AnyMode,
+  BACKEND_CPU,
   endpoints,
   ENTITIES,
   load,
   pinDriver,
+  pinTo,
   startBackend,
   stopBackend,
 } from './e2e';
@@ -25,12 +27,22 @@ async function main(): Promise<void> {
   const mode = (process.argv[2] ?? 'on') as AnyMode;
   const key = process.argv[3] ?? 'byName';
   const seconds = Number(process.argv[4] ?? 10);
-  const profileDir = path.resolve(process.argv[5] ?? path.join(os.tmpdir(), 'audit-bench-prof'));
-  pinDriver();
+  const profileDir = path.resolve(
+    process.argv[5] ?? path.join(os.tmpdir(), 'audit-bench-prof'),
+  );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-bench-e2e-prof-'));
   fs.mkdirSync(profileDir, { recursive: true });
-  const flags = process.env.BENCH_BACKEND_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const b = await startBackend(mode, dir, writeCatalog(dir, ENTITIES), undefined, flags);
+  const flags =
+    process.env.BENCH_BACKEND_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const b = await startBackend(
+    mode,
+    dir,
+    writeCatalog(dir, ENTITIES),
+    undefined,
+    flags,
+  );
+  pinTo(b.child.process.pid, BACKEND_CPU);
+  pinDriver();
   if (process.env.BENCH_KEEP_LOG) {
     process.stdout.write(`log: ${b.logFile}\n`);
   }
@@ -47,7 +59,9 @@ async function main(): Promise<void> {
       b.child.send({ type: 'profile-stop', file });
       await b.child.next();
     }
-    process.stdout.write(`${mode} ${key}: ${Math.round(run.rps)} req/s, p99 ${run.p99.toFixed(2)} ms\n`);
+    process.stdout.write(
+      `${mode} ${key}: ${Math.round(run.rps)} req/s, p99 ${run.p99.toFixed(2)} ms\n`,
+    );
     b.child.send({ type: 'stats' });
     const stats = await b.child.next();
     process.stdout.write(`${JSON.stringify(stats)}\n`);
@@ -57,7 +71,6 @@ async function main(): Promise<void> {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
-
 }
 
 main().catch(error => {

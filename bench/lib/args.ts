@@ -11,7 +11,9 @@ export interface BenchArgs {
 
 export function parseArgs(argv: string[] = process.argv.slice(2)): BenchArgs {
   const value = (name: string): string | undefined => {
-    const i = argv.findIndex(a => a === `--${name}` || a.startsWith(`--${name}=`));
+    const i = argv.findIndex(
+      a => a === `--${name}` || a.startsWith(`--${name}=`),
+    );
     if (i === -1) {
       return undefined;
     }

@@ -119,7 +119,10 @@ export class BenchChild {
 }
 
 /** Runs a child to completion and returns the data of its `result` message. */
-export async function runChild<T>(script: string, options: ChildOptions = {}): Promise<T> {
+export async function runChild<T>(
+  script: string,
+  options: ChildOptions = {},
+): Promise<T> {
   const child = new BenchChild(script, options);
   try {
     const message = await child.next();
@@ -136,7 +139,9 @@ export async function runChild<T>(script: string, options: ChildOptions = {}): P
 /** In a child: sends the result to the driver, or prints it when run directly. */
 export function sendResult(data: unknown): Promise<void> {
   if (process.send) {
-    return new Promise(resolve => process.send!({ type: 'result', data }, () => resolve()));
+    return new Promise(resolve =>
+      process.send!({ type: 'result', data }, () => resolve()),
+    );
   }
   process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
   return Promise.resolve();
@@ -144,7 +149,8 @@ export function sendResult(data: unknown): Promise<void> {
 
 /** In a child: reports a failure to the driver and exits non-zero. */
 export function failChild(error: unknown): void {
-  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  const message =
+    error instanceof Error ? (error.stack ?? error.message) : String(error);
   if (process.send) {
     process.send({ type: 'error', message }, () => process.exit(1));
   } else {

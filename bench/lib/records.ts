@@ -68,7 +68,10 @@ export function buildRecords(count: number): RecordAndLine[] {
       request: {
         method: 'GET',
         url: `/api/${plugin}/entities/by-name/component/default/${name}?fields=kind,metadata.name,metadata.namespace,metadata.title,spec.type,spec.owner`,
-        query: { fields: 'kind,metadata.name,metadata.namespace,metadata.title,spec.type,spec.owner' },
+        query: {
+          fields:
+            'kind,metadata.name,metadata.namespace,metadata.title,spec.type,spec.owner',
+        },
         params: { kind: 'component', namespace: 'default', name },
       },
       response: i % 2 === 0 ? undefined : { status: i % 50 === 0 ? 500 : 200 },

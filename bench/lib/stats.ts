@@ -50,7 +50,11 @@ export function mb(bytes: number): string {
  * column ('l' or 'r'); by default the first column is left-aligned and the
  * others right-aligned.
  */
-export function table(headers: string[], rows: string[][], align?: string): string {
+export function table(
+  headers: string[],
+  rows: string[][],
+  align?: string,
+): string {
   const widths = headers.map((h, i) =>
     Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)),
   );

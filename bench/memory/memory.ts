@@ -66,7 +66,12 @@ function event(): AuditEventInput {
     eventName: 'CatalogEntityFetchByName',
     stage: 'completion',
     status: 'succeeded',
-    actor: { actorId: ACTOR_ID, ip: CLIENT_IP, hostname: CLIENT_IP, client: USER_AGENT },
+    actor: {
+      actorId: ACTOR_ID,
+      ip: CLIENT_IP,
+      hostname: CLIENT_IP,
+      client: USER_AGENT,
+    },
     meta: { entityRef: ENTITY_REF },
     request: { method: 'GET', url: ORIGINAL_URL, query: QUERY, params: PARAMS },
     response: { status: 200 },
@@ -79,7 +84,13 @@ async function main(): Promise<void> {
   }
   const config = readAuditLogConfig(
     new ConfigReader(
-      maxQueueArg ? { auditLog: { store: { maxQueue: Number(maxQueueArg.split('=')[1]) } } } : {},
+      maxQueueArg
+        ? {
+            auditLog: {
+              store: { maxQueue: Number(maxQueueArg.split('=')[1]) },
+            },
+          }
+        : {},
     ),
   );
   const stalled: AuditStore = {
@@ -112,7 +123,10 @@ async function main(): Promise<void> {
   service.addSink(sink);
 
   // Warm up the same code on a throwaway pipeline, so JIT code is not counted.
-  const warm = DefaultAuditLogService.create({ redactor: Redactor.create(), sinks: [] });
+  const warm = DefaultAuditLogService.create({
+    redactor: Redactor.create(),
+    sinks: [],
+  });
   for (let i = 0; i < 20_000; i++) {
     warm.emit(event());
   }
@@ -144,7 +158,9 @@ async function main(): Promise<void> {
   }
 
   const burstSeconds = await burst();
-  await new Promise(resolve => setTimeout(resolve, config.store.flushIntervalMs * 2));
+  await new Promise(resolve =>
+    setTimeout(resolve, config.store.flushIntervalMs * 2),
+  );
   gc!();
   gc!();
   const after = process.memoryUsage();
@@ -164,7 +180,8 @@ async function main(): Promise<void> {
     heapGrowth: after.heapUsed - base.heapUsed,
     heapGrowthAfterSecondBurst: afterSecond.heapUsed - base.heapUsed,
     rssGrowth: after.rss - base.rss,
-    heapGrowthPerQueuedRecord: (after.heapUsed - base.heapUsed) / Math.max(1, stats.queued),
+    heapGrowthPerQueuedRecord:
+      (after.heapUsed - base.heapUsed) / Math.max(1, stats.queued),
     queued: stats.queued,
     dropped: stats.dropped,
     written: stats.written,

@@ -24,5 +24,9 @@ export const RESPONSE_BODY = JSON.stringify({
   apiVersion: 'backstage.io/v1alpha1',
   kind: 'Component',
   metadata: { name: PARAMS.name, namespace: 'default' },
-  spec: { type: 'service', lifecycle: 'production', owner: 'group:default/payments' },
+  spec: {
+    type: 'service',
+    lifecycle: 'production',
+    owner: 'group:default/payments',
+  },
 });

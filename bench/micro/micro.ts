@@ -64,7 +64,10 @@ async function run(dir: string): Promise<MicroResult> {
     await tick();
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const records = ops * v.recordsPerOp;
-    return { rate: records / seconds, bytes: fs.statSync(v.file).size / records };
+    return {
+      rate: records / seconds,
+      bytes: fs.statSync(v.file).size / records,
+    };
   }
 
   // Warm-up (JIT) and a correctness check: every variant wrote every record.
@@ -73,7 +76,9 @@ async function run(dir: string): Promise<MicroResult> {
     const lines = fs.readFileSync(v.file, 'utf8').split('\n').filter(Boolean);
     const expected = opsOf(v) * v.recordsPerOp;
     if (lines.length !== expected) {
-      throw new Error(`${v.key} wrote ${lines.length} lines, expected ${expected}`);
+      throw new Error(
+        `${v.key} wrote ${lines.length} lines, expected ${expected}`,
+      );
     }
     JSON.parse(lines[lines.length - 1]);
   }
@@ -82,7 +87,9 @@ async function run(dir: string): Promise<MicroResult> {
   const ratios = new Map<string, number[]>(variants.map(v => [v.key, []]));
   const bytes = new Map<string, number>();
   for (let round = 0; round < ROUNDS; round++) {
-    const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+    const order = variants.map(
+      (_, i) => variants[(i + round) % variants.length],
+    );
     const thisRound = new Map<string, number>();
     for (const v of order) {
       const m = await measure(v);
@@ -91,7 +98,9 @@ async function run(dir: string): Promise<MicroResult> {
       bytes.set(v.key, m.bytes);
     }
     for (const v of variants) {
-      ratios.get(v.key)!.push(thisRound.get(v.key)! / thisRound.get(v.baseline)!);
+      ratios
+        .get(v.key)!
+        .push(thisRound.get(v.key)! / thisRound.get(v.baseline)!);
     }
   }
   for (const v of variants) {

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
     const { variants } = await buildVariants(dir);
     const variant = variants.find(v => v.key === key);
     if (!variant) {
-      throw new Error(`no variant ${key}; one of ${variants.map(v => v.key).join(', ')}`);
+      throw new Error(
+        `no variant ${key}; one of ${variants.map(v => v.key).join(', ')}`,
+      );
     }
     const ops = Math.round(5000 / variant.recordsPerOp);
     const end = Date.now() + seconds * 1000;
@@ -31,7 +33,9 @@ async function main(): Promise<void> {
       records += ops * variant.recordsPerOp;
     }
     const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-    process.stdout.write(`${key}: ${Math.round(records / elapsed)} records/s\n`);
+    process.stdout.write(
+      `${key}: ${Math.round(records / elapsed)} records/s\n`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -38,7 +38,11 @@ function main(): void {
     const leaf = byId.get(id)!;
     self.set(label(leaf), (self.get(label(leaf)) ?? 0) + 1);
     const seen = new Set<string>();
-    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    for (
+      let cur: number | undefined = id;
+      cur !== undefined;
+      cur = parent.get(cur)
+    ) {
       const l = label(byId.get(cur)!);
       if (!seen.has(l)) {
         seen.add(l);
@@ -49,8 +53,12 @@ function main(): void {
   const n = profile.samples.length;
   const print = (title: string, m: Map<string, number>) => {
     process.stdout.write(`\n${title} (${n} samples)\n`);
-    for (const [l, c] of [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-      process.stdout.write(`${((c / n) * 100).toFixed(1).padStart(6)}%  ${l}\n`);
+    for (const [l, c] of [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)) {
+      process.stdout.write(
+        `${((c / n) * 100).toFixed(1).padStart(6)}%  ${l}\n`,
+      );
     }
   };
   print('self', self);

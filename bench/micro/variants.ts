@@ -181,7 +181,10 @@ export function captureDriver(service: DefaultAuditLogService) {
 }
 
 /** The records our capture writes for the fixture request: the baselines write exactly these. */
-async function sampleRecords(): Promise<{ initiation: AuditRecord; completion: AuditRecord }> {
+async function sampleRecords(): Promise<{
+  initiation: AuditRecord;
+  completion: AuditRecord;
+}> {
   const lines: string[] = [];
   const sink: AuditSink = {
     name: 'sample',
@@ -221,7 +224,12 @@ export async function buildVariants(dir: string): Promise<VariantSet> {
     eventName: 'CatalogEntityFetchByName',
     stage: 'completion',
     status: 'succeeded',
-    actor: { actorId: ACTOR_ID, ip: CLIENT_IP, hostname: CLIENT_IP, client: USER_AGENT },
+    actor: {
+      actorId: ACTOR_ID,
+      ip: CLIENT_IP,
+      hostname: CLIENT_IP,
+      client: USER_AGENT,
+    },
     meta: { entityRef: ENTITY_REF },
     request: { method: 'GET', url: ORIGINAL_URL, query: QUERY, params: PARAMS },
     response: { status: 200 },
@@ -349,20 +357,25 @@ export async function buildVariants(dir: string): Promise<VariantSet> {
     });
   }
   {
-    const { WinstonRootAuditorService } = await import('@backstage/backend-defaults/auditor');
+    const { WinstonRootAuditorService } =
+      await import('@backstage/backend-defaults/auditor');
     const stream = SyncFileStream.open(file('upstream'));
     const root = WinstonRootAuditorService.create({
       transports: [new winston.transports.Stream({ stream })],
     });
-    const auditor = root.forPlugin({ auth, httpAuth, plugin, config: new ConfigReader({}) });
+    const auditor = root.forPlugin({
+      auth,
+      httpAuth,
+      plugin,
+      config: new ConfigReader({}),
+    });
     variants.push({
       key: 'upstream',
       label: 'upstream auditor (backend-defaults)',
       recordsPerOp: 2,
       baseline: 'raw',
       file: file('upstream'),
-      note:
-        "WinstonRootAuditorService: createEvent() + success() write 'initiated' and 'succeeded' records; severity medium (low, the catalog's read severity, maps to debug and is not written by default)",
+      note: "WinstonRootAuditorService: createEvent() + success() write 'initiated' and 'succeeded' records; severity medium (low, the catalog's read severity, maps to debug and is not written by default)",
       async run(ops) {
         for (let i = 0; i < ops; i++) {
           const event = await auditor.createEvent({
@@ -377,8 +390,10 @@ export async function buildVariants(dir: string): Promise<VariantSet> {
     });
   }
   try {
-    const { DefaultAuditLogger } = await import('@janus-idp/backstage-plugin-audit-log-node');
-    const { WinstonLogger } = await import('@backstage/backend-defaults/rootLogger');
+    const { DefaultAuditLogger } =
+      await import('@janus-idp/backstage-plugin-audit-log-node');
+    const { WinstonLogger } =
+      await import('@backstage/backend-defaults/rootLogger');
     const stream = SyncFileStream.open(file('rhdh'));
     const rootLogger = WinstonLogger.create({
       level: 'info',

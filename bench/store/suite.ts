@@ -77,14 +77,20 @@ async function openPostgres(): Promise<Db> {
   const database = `bench_store_${process.pid}_${Date.now().toString(36)}`;
   const admin = knexFactory({
     client: 'pg',
-    connection: { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' },
+    connection: {
+      host: '127.0.0.1',
+      port: 5432,
+      user: 'postgres',
+      database: 'test',
+    },
   });
   await admin.raw('CREATE DATABASE ??', [database]);
   const knex = knexFactory({
     client: 'pg',
     connection: { host: '127.0.0.1', port: 5432, user: 'postgres', database },
   });
-  const version = (await knex.raw('SHOW server_version')).rows[0].server_version;
+  const version = (await knex.raw('SHOW server_version')).rows[0]
+    .server_version;
   return {
     name: 'postgres',
     detail: `PostgreSQL ${version} on 127.0.0.1, throwaway database ${database}`,
@@ -156,7 +162,10 @@ async function insertRun(
 }
 
 /** A record's JSON for bulk-loaded rows (~1.1 KB, like the real ones). */
-function recordTemplate(sample: RecordAndLine): { before: string; after: string } {
+function recordTemplate(sample: RecordAndLine): {
+  before: string;
+  after: string;
+} {
   const parsed = JSON.parse(sample.line) as Record<string, unknown>;
   delete parsed.auditId;
   delete parsed.eventName;
@@ -165,7 +174,11 @@ function recordTemplate(sample: RecordAndLine): { before: string; after: string 
 }
 
 /** Bulk-loads `rows` rows in one INSERT ... SELECT. */
-async function bulkLoad(db: Db, rows: number, template: { after: string }): Promise<void> {
+async function bulkLoad(
+  db: Db,
+  rows: number,
+  template: { after: string },
+): Promise<void> {
   const start = Date.now() - SPAN_MS;
   const plugins = EVENTS.map(e => e.plugin);
   const names = EVENTS.map(e => e.eventName);
@@ -174,20 +187,20 @@ async function bulkLoad(db: Db, rows: number, template: { after: string }): Prom
       `INSERT INTO audit_events
          (id, ts_ms, plugin, event_name, stage, status, actor_id, audit_id, task_id, entity_ref, url, record)
        SELECT md5('row' || g)::uuid::text,
-              ?::bigint + (g::bigint * ?::bigint / ?::bigint),
-              (?::text[])[1 + (g * 7919) % ?],
-              (?::text[])[1 + (g * 7919) % ?],
+              ?::bigint + (g * ?::bigint / ?::bigint),
+              (?::text[])[1 + ((g * 7919) % ?)::int],
+              (?::text[])[1 + ((g * 7919) % ?)::int],
               CASE WHEN g % 2 = 0 THEN 'initiation' ELSE 'completion' END,
               CASE WHEN g % 50 = 0 THEN 'failed' ELSE 'succeeded' END,
-              'user:default/user-' || ((g::bigint * 104729) % ?),
+              'user:default/user-' || ((g * 104729) % ?),
               md5('audit' || (g / 2))::uuid::text,
-              CASE WHEN (?::text[])[1 + (g * 7919) % ?] = 'scaffolder' THEN 'task-' || g END,
-              CASE WHEN (?::text[])[1 + (g * 7919) % ?] = 'catalog'
+              CASE WHEN (?::text[])[1 + ((g * 7919) % ?)::int] = 'scaffolder' THEN 'task-' || g END,
+              CASE WHEN (?::text[])[1 + ((g * 7919) % ?)::int] = 'catalog'
                    THEN 'component:default/component-' || lpad(((g * 31) % 3000)::text, 5, '0') END,
               '/api/catalog/entities/by-name/component/default/component-' || lpad(((g * 31) % 3000)::text, 5, '0'),
               '{"auditId":"' || md5('audit' || (g / 2))::uuid::text || '","eventName":"' ||
-                (?::text[])[1 + (g * 7919) % ?] || '"' || ?
-       FROM generate_series(1, ?) AS g`,
+                (?::text[])[1 + ((g * 7919) % ?)::int] || '"' || ?
+       FROM generate_series(1::bigint, ?::bigint) AS g`,
       [
         start,
         SPAN_MS,
@@ -210,10 +223,14 @@ async function bulkLoad(db: Db, rows: number, template: { after: string }): Prom
     await db.knex.raw('ANALYZE audit_events');
   } else {
     await db.knex.raw('DROP TABLE IF EXISTS bench_events');
-    await db.knex.raw('CREATE TEMP TABLE bench_events (idx integer primary key, plugin text, name text)');
-    await db.knex('bench_events').insert(
-      EVENTS.map((e, idx) => ({ idx, plugin: e.plugin, name: e.eventName })),
+    await db.knex.raw(
+      'CREATE TEMP TABLE bench_events (idx integer primary key, plugin text, name text)',
     );
+    await db
+      .knex('bench_events')
+      .insert(
+        EVENTS.map((e, idx) => ({ idx, plugin: e.plugin, name: e.eventName })),
+      );
     // Numbers are spliced in as integer literals: better-sqlite3 binds JS
     // numbers as REAL, which would turn every derived value into a float.
     const int = (n: number) => {
@@ -262,13 +279,24 @@ async function queryBench(store: KnexAuditStore): Promise<QueryResult[]> {
   const event = () => EVENTS[random(EVENTS.length)].eventName;
   const day = () => start + random(29) * DAY_MS;
   const actor = () => `user:default/user-${random(ACTORS)}`;
-  const shapes: { key: string; label: string; make: () => AuditQuery; page2?: boolean }[] = [
+  const shapes: {
+    key: string;
+    label: string;
+    make: () => AuditQuery;
+    page2?: boolean;
+  }[] = [
     {
       key: 'eventRange',
       label: 'eventName + 1-day range, newest 50',
       make: () => {
         const from = day();
-        return { eventNames: [event()], fromMs: from, toMs: from + DAY_MS, order: 'desc', limit: 50 };
+        return {
+          eventNames: [event()],
+          fromMs: from,
+          toMs: from + DAY_MS,
+          order: 'desc',
+          limit: 50,
+        };
       },
     },
     {
@@ -277,7 +305,13 @@ async function queryBench(store: KnexAuditStore): Promise<QueryResult[]> {
       page2: true,
       make: () => {
         const from = day();
-        return { eventNames: [event()], fromMs: from, toMs: from + DAY_MS, order: 'desc', limit: 50 };
+        return {
+          eventNames: [event()],
+          fromMs: from,
+          toMs: from + DAY_MS,
+          order: 'desc',
+          limit: 50,
+        };
       },
     },
     {
@@ -290,7 +324,13 @@ async function queryBench(store: KnexAuditStore): Promise<QueryResult[]> {
       label: 'actorId + 7-day range, newest 50',
       make: () => {
         const from = day();
-        return { actorId: actor(), fromMs: from, toMs: from + 7 * DAY_MS, order: 'desc', limit: 50 };
+        return {
+          actorId: actor(),
+          fromMs: from,
+          toMs: from + 7 * DAY_MS,
+          order: 'desc',
+          limit: 50,
+        };
       },
     },
     {
@@ -329,7 +369,10 @@ async function queryBench(store: KnexAuditStore): Promise<QueryResult[]> {
   return results;
 }
 
-async function benchDb(db: Db, records: RecordAndLine[]): Promise<StoreDbResult> {
+async function benchDb(
+  db: Db,
+  records: RecordAndLine[],
+): Promise<StoreDbResult> {
   const store = await KnexAuditStore.fromClient(db.knex);
   const config = readAuditLogConfig(new ConfigReader({})).store;
   const runs: number[] = [];

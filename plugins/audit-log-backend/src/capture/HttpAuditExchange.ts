@@ -21,9 +21,9 @@ const RESPONSE_EXCHANGE = Symbol('auditExchange');
 
 /** One listener for every audited response: no closure per request. */
 function onResponseClose(this: Response): void {
-  const exchange = (this as unknown as Record<symbol, HttpAuditExchange | undefined>)[
-    RESPONSE_EXCHANGE
-  ];
+  const exchange = (
+    this as unknown as Record<symbol, HttpAuditExchange | undefined>
+  )[RESPONSE_EXCHANGE];
   exchange?.closed();
 }
 
@@ -106,7 +106,9 @@ export class HttpAuditExchange implements AuditRequestContext {
 
   /** Records completion when the connection closes, if the response did not end first. */
   listenForClose(): void {
-    (this.res as unknown as Record<symbol, HttpAuditExchange>)[RESPONSE_EXCHANGE] = this;
+    (this.res as unknown as Record<symbol, HttpAuditExchange>)[
+      RESPONSE_EXCHANGE
+    ] = this;
     this.res.once('close', onResponseClose);
   }
 
@@ -151,8 +153,10 @@ export class HttpAuditExchange implements AuditRequestContext {
     }
     this.#completed = true;
     const res = this.res;
-    const status = aborted && !res.headersSent ? CLIENT_CLOSED_STATUS : res.statusCode;
-    let outcome: AuditStatus = status < 400 && !aborted ? 'succeeded' : 'failed';
+    const status =
+      aborted && !res.headersSent ? CLIENT_CLOSED_STATUS : res.statusCode;
+    let outcome: AuditStatus =
+      status < 400 && !aborted ? 'succeeded' : 'failed';
     let errors: unknown[] | undefined;
     if (this.error !== undefined) {
       outcome = 'failed';
@@ -225,7 +229,10 @@ export class HttpAuditExchange implements AuditRequestContext {
     if (metaError) {
       errors = [
         ...(errors ?? []),
-        { name: 'AuditMetaError', message: String((metaError as Error).message) },
+        {
+          name: 'AuditMetaError',
+          message: String((metaError as Error).message),
+        },
       ];
     }
     this.auditLog.emit({
@@ -257,8 +264,13 @@ export class HttpAuditExchange implements AuditRequestContext {
 }
 
 /** Backstage error bodies are `{error: {name, message}}`; anything else gets a generic error. */
-function errorFromBody(body: unknown, status: number): { name: string; message: string } {
-  const e = (body as { error?: { name?: unknown; message?: unknown } } | undefined)?.error;
+function errorFromBody(
+  body: unknown,
+  status: number,
+): { name: string; message: string } {
+  const e = (
+    body as { error?: { name?: unknown; message?: unknown } } | undefined
+  )?.error;
   if (e && typeof e.name === 'string' && typeof e.message === 'string') {
     return { name: e.name, message: e.message };
   }

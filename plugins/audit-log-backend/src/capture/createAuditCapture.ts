@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { HttpAuthService } from '@backstage/backend-plugin-api';
-import { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import {
+  ErrorRequestHandler,
+  Request,
+  RequestHandler,
+  Response,
+} from 'express';
 import {
   AuditLogService,
   AuditRouteMatcher,
@@ -61,7 +66,10 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
   };
 
   function start(req: Request, res: Response): void {
-    if (ignoredMethods.has(req.method) || isIgnoredPath(req.baseUrl + req.path)) {
+    if (
+      ignoredMethods.has(req.method) ||
+      isIgnoredPath(req.baseUrl + req.path)
+    ) {
       return;
     }
     matcher ??= auditLog.getRouteMatcher(pluginId);
@@ -73,7 +81,9 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
     }
     const header = req.headers['audit-id'];
     const auditId =
-      typeof header === 'string' && VALID_AUDIT_ID.test(header) ? header : randomUUID();
+      typeof header === 'string' && VALID_AUDIT_ID.test(header)
+        ? header
+        : randomUUID();
     res.setHeader(AUDIT_ID_HEADER, auditId);
 
     const ip = clientAddress(req);
@@ -89,7 +99,8 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
       { ip, hostname: ip, client: req.headers['user-agent'] },
       !route?.streamed && responseBodyEvents.has(eventName),
     );
-    (req as unknown as Record<symbol, HttpAuditExchange>)[exchangeKey] = exchange;
+    (req as unknown as Record<symbol, HttpAuditExchange>)[exchangeKey] =
+      exchange;
     auditLog.requests.set(req, exchange);
 
     if (!route?.streamed) {
@@ -121,9 +132,9 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
   }
 
   const errorCapture: ErrorRequestHandler = (err, req, _res, next) => {
-    const exchange = (req as unknown as Record<symbol, HttpAuditExchange | undefined>)[
-      exchangeKey
-    ];
+    const exchange = (
+      req as unknown as Record<symbol, HttpAuditExchange | undefined>
+    )[exchangeKey];
     if (exchange) {
       exchange.error = err;
     }

@@ -3,7 +3,12 @@ import {
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
-import { AuditPage, AuditQuery, AuditStore, StoredAuditRecord } from './AuditStore';
+import {
+  AuditPage,
+  AuditQuery,
+  AuditStore,
+  StoredAuditRecord,
+} from './AuditStore';
 
 const TABLE = 'audit_events';
 /** Rows per INSERT statement on SQLite (see insert()). */
@@ -97,7 +102,8 @@ export class KnexAuditStore implements AuditStore {
   readonly #inProcess: boolean;
 
   private constructor(private readonly knex: Knex) {
-    this.#inProcess = (knex.client as { dialect?: string }).dialect === 'sqlite3';
+    this.#inProcess =
+      (knex.client as { dialect?: string }).dialect === 'sqlite3';
   }
 
   async insert(rows: StoredAuditRecord[]): Promise<void> {
@@ -148,7 +154,9 @@ export class KnexAuditStore implements AuditStore {
     if (q.after) {
       const { tsMs, id } = q.after;
       builder.where(w =>
-        w.where('ts_ms', cmp, tsMs).orWhere(w2 => w2.where('ts_ms', tsMs).andWhere('id', cmp, id)),
+        w
+          .where('ts_ms', cmp, tsMs)
+          .orWhere(w2 => w2.where('ts_ms', tsMs).andWhere('id', cmp, id)),
       );
     }
     const rows = await builder
@@ -161,7 +169,10 @@ export class KnexAuditStore implements AuditStore {
     const last = items[items.length - 1];
     return {
       items,
-      next: rows.length > q.limit && last ? { tsMs: last.tsMs, id: last.id } : undefined,
+      next:
+        rows.length > q.limit && last
+          ? { tsMs: last.tsMs, id: last.id }
+          : undefined,
     };
   }
 

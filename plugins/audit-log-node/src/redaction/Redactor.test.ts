@@ -293,13 +293,41 @@ describe('Redactor', () => {
                 } catch {
                   // keep the raw name
                 }
-                return r.isSensitiveQueryParam(decoded) ? `${sep}${name}=${REDACTED}` : whole;
+                return r.isSensitiveQueryParam(decoded)
+                  ? `${sep}${name}=${REDACTED}`
+                  : whole;
               },
             );
       const pieces = [
-        '?', '&', ';', '=', '#', ' ', '\t', '\n', '\u00a0', '\u2028', '\ufeff', '\u3000',
-        '+', '%', '%74', '%E0%A4%A', 'token', 'TOKEN', 'api_key', 'x-api-key', 'password',
-        'page', 'a', 'b', '*', '***', '/x', 'é', '\ud83d\ude00',
+        '?',
+        '&',
+        ';',
+        '=',
+        '#',
+        ' ',
+        '\t',
+        '\n',
+        '\u00a0',
+        '\u2028',
+        '\ufeff',
+        '\u3000',
+        '+',
+        '%',
+        '%74',
+        '%E0%A4%A',
+        'token',
+        'TOKEN',
+        'api_key',
+        'x-api-key',
+        'password',
+        'page',
+        'a',
+        'b',
+        '*',
+        '***',
+        '/x',
+        'é',
+        '\ud83d\ude00',
       ];
       let seed = 42;
       const random = (n: number) => {

@@ -12,7 +12,11 @@ export const DEFAULT_CREDENTIAL_KEY_PATTERN =
   'pass(word|wd|phrase)?|secret|token|credential|authorization|cookie|api[-_]?key|private[-_]?key|access[-_]?key|session[-_]?id|signature|bearer';
 
 /** Query parameters redacted in every URL by default. @public */
-export const DEFAULT_REDACTED_QUERY_PARAMS = ['token', 'access_token', 'api_key'];
+export const DEFAULT_REDACTED_QUERY_PARAMS = [
+  'token',
+  'access_token',
+  'api_key',
+];
 
 /** @public */
 export interface RedactorOptions {
@@ -87,7 +91,9 @@ function isSpace(c: number): boolean {
 
 /** `[^&#;\s]`: a character of a query value. */
 function isValueChar(c: number): boolean {
-  return c !== 38 /* & */ && c !== 35 /* # */ && c !== 59 /* ; */ && !isSpace(c);
+  return (
+    c !== 38 /* & */ && c !== 35 /* # */ && c !== 59 /* ; */ && !isSpace(c)
+  );
 }
 
 /** `[^=&#;\s]`: a character of a query parameter name. */
@@ -166,7 +172,8 @@ export class Redactor {
   isSensitiveQueryParam(name: string): boolean {
     let hit = this.#sensitiveParamCache.get(name);
     if (hit === undefined) {
-      hit = this.#queryParams.has(name.toLowerCase()) || this.isSensitiveKey(name);
+      hit =
+        this.#queryParams.has(name.toLowerCase()) || this.isSensitiveKey(name);
       // Names come from requests: bound the cache so it cannot grow without limit.
       if (this.#sensitiveParamCache.size < 4096) {
         this.#sensitiveParamCache.set(name, hit);
@@ -424,7 +431,10 @@ export class Redactor {
   }
 }
 
-function truncate(copied: unknown, maxBytes: number): TruncationMarker | unknown {
+function truncate(
+  copied: unknown,
+  maxBytes: number,
+): TruncationMarker | unknown {
   let json: string;
   try {
     json = JSON.stringify(copied) ?? '';
