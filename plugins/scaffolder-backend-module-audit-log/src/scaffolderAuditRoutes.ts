@@ -37,9 +37,7 @@ export const scaffolderAuditRoutes = defineAuditRoutes('scaffolder', [
     eventName: 'ScaffolderParameterSchemaFetch',
     meta: ({ params }) => ({
       templateRef:
-        `${params.kind}:${params.namespace}/${params.name}`.toLocaleLowerCase(
-          'en-US',
-        ),
+        `${params.kind}:${params.namespace}/${params.name}`.toLowerCase(),
     }),
   },
   {
