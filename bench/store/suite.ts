@@ -1,8 +1,7 @@
 /**
  * Store suite of `npm run bench` (child process of run.ts), on PostgreSQL
  * and on a SQLite file database, through our StoreSink and KnexAuditStore.
- * (bench/store/store.ts is the standalone single-run store benchmark; this
- * suite takes medians, uses the default writer config and ~1.1 KB rows.)
+ * It takes medians, uses the default writer config and ~1.1 KB rows.
  *
  * 1. Sustained insert rate: real records (built by the pipeline) written
  *    into a StoreSink as fast as its bounded queue accepts them, until the
