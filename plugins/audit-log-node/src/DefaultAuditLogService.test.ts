@@ -1,4 +1,6 @@
 import { Writable } from 'node:stream';
+import * as winston from 'winston';
+import { MESSAGE } from 'triple-beam';
 import { AuditEventInput } from './AuditLogService';
 import {
   AuditFailureLogger,
@@ -616,6 +618,35 @@ describe('WinstonStreamSink', () => {
     sink.write(record('debug', 'a'), 'debug-line');
     sink.write(record('silly', 'b'), 'silly-line');
     expect(out.text()).toBe('debug-line\n');
+  });
+
+  it('hands the line to any winston transport, honouring its level, silent and format', async () => {
+    const plain = collectingStream();
+    const formatted = collectingStream();
+    const warnOnly = collectingStream();
+    const sink = WinstonStreamSink.create({
+      level: 'debug',
+      transports: [
+        new winston.transports.Stream({ stream: plain.stream }),
+        new winston.transports.Stream({
+          stream: formatted.stream,
+          format: winston.format(info => {
+            const i = info as unknown as Record<symbol, string>;
+            i[MESSAGE] = `[audit] ${i[MESSAGE]}`;
+            return info;
+          })(),
+        }),
+        new winston.transports.Stream({ stream: warnOnly.stream, level: 'warn' }),
+        new winston.transports.Stream({ stream: warnOnly.stream, silent: true }),
+      ],
+    });
+    sink.write(record('debug', 'a'), 'debug-line');
+    sink.write(record('error', 'b'), 'error-line');
+    await new Promise(resolve => setImmediate(resolve));
+    expect(plain.text()).toBe('debug-line\nerror-line\n');
+    expect(formatted.text()).toBe('[audit] debug-line\n[audit] error-line\n');
+    expect(warnOnly.text()).toBe('error-line\n');
+    expect(sink.stats().written).toBe(2);
   });
 
   it('writes to the given stream only', () => {

@@ -16,15 +16,38 @@ export const UNMAPPED_EVENT = 'HttpRequest';
 /** Status recorded when the client went away before any response was sent. */
 export const CLIENT_CLOSED_STATUS = 499;
 
-/** The exchange of a response, for the shared 'close' listener. */
+/** The exchange of a response, for the shared response hooks below. */
 const RESPONSE_EXCHANGE = Symbol('auditExchange');
 
-/** One listener for every audited response: no closure per request. */
+type ResponseHooks = Response & {
+  [RESPONSE_EXCHANGE]?: HttpAuditExchange;
+};
+
+/** Whether an exchange already records this response (it is recorded once). */
+export function isAudited(res: Response): boolean {
+  return (res as ResponseHooks)[RESPONSE_EXCHANGE] !== undefined;
+}
+
+// The hooks are shared by every audited response and find their exchange on
+// it: no closure is allocated per request on the hot path.
+
 function onResponseClose(this: Response): void {
-  const exchange = (
-    this as unknown as Record<symbol, HttpAuditExchange | undefined>
-  )[RESPONSE_EXCHANGE];
-  exchange?.closed();
+  (this as ResponseHooks)[RESPONSE_EXCHANGE]?.closed();
+}
+
+function auditedJson(this: Response, body?: unknown): Response {
+  const exchange = (this as ResponseHooks)[RESPONSE_EXCHANGE]!;
+  exchange.responseBody = body;
+  return exchange.originalJson!.call(this, body);
+}
+
+function auditedEnd(this: Response, ...args: unknown[]): Response {
+  const exchange = (this as ResponseHooks)[RESPONSE_EXCHANGE]!;
+  exchange.ending(args[0]);
+  return (exchange.originalEnd as (...a: unknown[]) => Response).apply(
+    this,
+    args,
+  );
 }
 
 interface Completion {
@@ -104,12 +127,41 @@ export class HttpAuditExchange implements AuditRequestContext {
     return this.responseBody;
   }
 
-  /** Records completion when the connection closes, if the response did not end first. */
-  listenForClose(): void {
-    (this.res as unknown as Record<symbol, HttpAuditExchange>)[
-      RESPONSE_EXCHANGE
-    ] = this;
-    this.res.once('close', onResponseClose);
+  originalJson?: Response['json'];
+  originalEnd?: Response['end'];
+  #keepRawBody = false;
+
+  /**
+   * Hooks the response: keeps a reference to a `res.json()` body (never a
+   * copy: meta such as a new task's id lives there, and error bodies explain
+   * failures), records completion in `res.end()` before the last bytes leave
+   * (no client ever sees a response whose record does not exist yet), and on
+   * `close` if the response did not end first.
+   */
+  hookResponse(keepJsonBody: boolean, keepRawBody: boolean): void {
+    const res = this.res as ResponseHooks;
+    res[RESPONSE_EXCHANGE] = this;
+    if (keepJsonBody) {
+      this.originalJson = res.json;
+      res.json = auditedJson;
+    }
+    this.#keepRawBody = keepRawBody;
+    this.originalEnd = res.end;
+    res.end = auditedEnd as Response['end'];
+    // 'close' comes once per response; finish() records once in any case.
+    res.on('close', onResponseClose);
+  }
+
+  /** From `res.end(chunk)`: the response is ending normally. */
+  ending(chunk: unknown): void {
+    try {
+      if (this.#keepRawBody && typeof chunk === 'string') {
+        this.rawResponseBody = chunk;
+      }
+      this.finish(false);
+    } catch (error) {
+      this.auditLog.reportFailure('http capture', error);
+    }
   }
 
   closed(): void {

@@ -12,7 +12,11 @@ import {
 } from '@backstage-audit/plugin-audit-log-node';
 import { AuditLogConfig } from '../config';
 import { createClientAddressResolver } from './actor';
-import { HttpAuditExchange, UNMAPPED_EVENT } from './HttpAuditExchange';
+import {
+  HttpAuditExchange,
+  isAudited,
+  UNMAPPED_EVENT,
+} from './HttpAuditExchange';
 import { compilePathPrefixes } from './requestFilter';
 
 /** @public */
@@ -67,6 +71,7 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
 
   function start(req: Request, res: Response): void {
     if (
+      isAudited(res) ||
       ignoredMethods.has(req.method) ||
       isIgnoredPath(req.baseUrl + req.path)
     ) {
@@ -103,31 +108,10 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
       exchange;
     auditLog.requests.set(req, exchange);
 
-    if (!route?.streamed) {
-      // Keep a reference to the JSON body (never a copy): meta such as a new
-      // task's id lives there, and error bodies explain failures.
-      const json = res.json;
-      res.json = function auditedJson(this: Response, body?: unknown) {
-        exchange.responseBody = body;
-        return json.call(this, body);
-      } as Response['json'];
-    }
-    // Record completion before the last bytes leave, so no client ever sees a
-    // response whose audit record does not exist yet.
-    const end = res.end;
-    const keepRawBody = route?.readsResponseBody === true && !route.streamed;
-    res.end = function auditedEnd(this: Response, ...args: unknown[]) {
-      try {
-        if (keepRawBody && typeof args[0] === 'string') {
-          exchange.rawResponseBody = args[0];
-        }
-        exchange.finish(false);
-      } catch (error) {
-        reportFailure(auditLog, error);
-      }
-      return (end as (...a: unknown[]) => Response).apply(this, args);
-    } as Response['end'];
-    exchange.listenForClose();
+    exchange.hookResponse(
+      !route?.streamed,
+      route?.readsResponseBody === true && !route.streamed,
+    );
     exchange.resolveActor(httpAuth);
   }
 

@@ -58,11 +58,23 @@ export interface AuditStore {
 }
 
 /** Derives a store row from a record and its serialized line. @public */
+// Records written in the same millisecond share a timestamp string: parse it once.
+let lastTimestamp = '';
+let lastTsMs = NaN;
+
+function timestampMs(timestamp: string): number {
+  if (timestamp !== lastTimestamp) {
+    lastTsMs = Date.parse(timestamp);
+    lastTimestamp = timestamp;
+  }
+  return lastTsMs;
+}
+
 export function toStoredRecord(id: string, record: AuditRecord, json: string): StoredAuditRecord {
   const meta = record.meta;
   const taskId = meta?.taskId;
   const entityRef = meta?.entityRef;
-  const tsMs = Date.parse(record.timestamp);
+  const tsMs = timestampMs(record.timestamp);
   return {
     id,
     tsMs: Number.isFinite(tsMs) ? tsMs : Date.now(),

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import * as winston from 'winston';
-import { MESSAGE } from 'triple-beam';
+import TransportStream from 'winston-transport';
+import { LEVEL, MESSAGE } from 'triple-beam';
 import { AuditLevel, AuditRecord } from '../record';
 import { AuditSink, AuditSinkStats } from './types';
 
@@ -10,31 +11,69 @@ export interface WinstonStreamSinkOptions {
   stream?: Writable;
   /** Records below this level are not written. Default `info`. */
   level?: AuditLevel;
-  /** Called when the stream reports an error; the record is counted as failed. */
+  /**
+   * winston transports that receive every record instead of the default one
+   * (an {@link AuditLineTransport} on `stream`). Each gets winston's info
+   * object with the serialized line as its `MESSAGE`; a transport's own
+   * `level`, `silent` and `format` are honoured as winston honours them.
+   */
+  transports?: TransportStream[];
+  /** Called when the stream or a transport reports an error; the record is counted as failed. */
   onError?: (error: Error) => void;
 }
 
-const LINE = Symbol('auditLine');
+const LEVELS: Record<string, number> = winston.config.npm.levels;
 
-interface LineInfo extends winston.Logform.TransformableInfo {
-  [LINE]: string;
+type LineInfo = winston.Logform.TransformableInfo & {
+  [LEVEL]: string;
+  [MESSAGE]: string;
+};
+
+const noop = () => {};
+
+/**
+ * A winston transport that writes an info's `MESSAGE` as one line, with one
+ * `write` per record, and nothing else: the audit pipeline has already
+ * serialized the record. Unlike winston's Stream transport it schedules no
+ * per-record `logged` event.
+ *
+ * @public
+ */
+export class AuditLineTransport extends TransportStream {
+  readonly #stream: Writable;
+
+  constructor(options: { stream: Writable; level?: string }) {
+    super({ level: options.level });
+    this.#stream = options.stream;
+  }
+
+  override log(info: LineInfo, callback: () => void): void {
+    this.#stream.write(`${info[MESSAGE]}\n`);
+    callback();
+  }
 }
 
 /**
- * Writes each record as one JSON line through a dedicated winston logger, so
- * adopters keep winston's transports and levels, while the line itself is the
- * bytes serialized once by the pipeline: winston's own JSON format would
- * re-serialize every record, and cost twice as much.
+ * Writes each record as one JSON line through winston transports, so
+ * adopters keep winston's transports and levels, while the line itself is
+ * the bytes serialized once by the pipeline.
  *
- * The logger is separate from Backstage's root logger: audit lines never mix
- * with ordinary logs' formats, and ordinary logs never pass through here.
+ * Each record goes straight to the transports' `log()`, with the checks a
+ * winston logger would make (level, `silent`, the transport's format), not
+ * through a logger's object-mode stream pipeline: for a line that is already
+ * formatted, that pipeline cost more than the write itself (see
+ * bench/README.md). The transports are separate from Backstage's root logger:
+ * audit lines never mix with ordinary logs' formats, and ordinary logs never
+ * pass through here.
  *
  * @public
  */
 export class WinstonStreamSink implements AuditSink {
   readonly name = 'stdout';
-  readonly #logger: winston.Logger;
+  readonly #transports: TransportStream[];
   readonly #stream: Writable;
+  /** npm level value of the sink's level; records above it are skipped. */
+  readonly #maxLevel: number;
   #written = 0;
   #failed = 0;
   readonly #onError?: (error: Error) => void;
@@ -45,22 +84,14 @@ export class WinstonStreamSink implements AuditSink {
 
   private constructor(options: WinstonStreamSinkOptions) {
     this.#onError = options.onError;
-    const useLine = winston.format(info => {
-      const i = info as LineInfo;
-      (i as Record<symbol, unknown>)[MESSAGE] = i[LINE];
-      return i;
-    });
     const stream = options.stream ?? process.stdout;
     this.#stream = stream;
-    const transport = new winston.transports.Stream({ stream, eol: '\n' });
-    this.#logger = winston.createLogger({
-      levels: winston.config.npm.levels,
-      level: options.level ?? 'info',
-      format: useLine(),
-      transports: [transport],
-      exitOnError: false,
-    });
-    // One stream error can surface on the stream, the transport and the logger: count it once.
+    // An unknown level writes nothing, as winston's isLevelEnabled.
+    this.#maxLevel = LEVELS[options.level ?? 'info'] ?? -1;
+    this.#transports = options.transports?.length
+      ? [...options.transports]
+      : [new AuditLineTransport({ stream })];
+    // One stream error can surface on the stream and a transport: count it once.
     const counted = new WeakSet<object>();
     const fail = (error: Error) => {
       if (typeof error === 'object' && error !== null) {
@@ -72,13 +103,18 @@ export class WinstonStreamSink implements AuditSink {
       this.#failed++;
       this.#onError?.(error);
     };
-    this.#logger.on('error', fail);
-    transport.on('error', fail);
+    for (const transport of this.#transports) {
+      transport.on('error', fail);
+    }
+    // As winston's Stream transport: every sink on process.stdout adds a listener.
+    stream.setMaxListeners(Infinity);
     stream.on('error', fail);
   }
 
   write(record: AuditRecord, line: string): void {
-    if (!this.#logger.isLevelEnabled(record.level)) {
+    const level = record.level;
+    const value = LEVELS[level];
+    if (value === undefined || value > this.#maxLevel) {
       return;
     }
     if (this.#stream.destroyed || this.#stream.writableEnded) {
@@ -86,9 +122,29 @@ export class WinstonStreamSink implements AuditSink {
       this.#failed++;
       return;
     }
+    const info: LineInfo = {
+      level,
+      message: '',
+      [LEVEL]: level,
+      [MESSAGE]: line,
+    };
     try {
-      const info = { level: record.level, message: '', [LINE]: line };
-      this.#logger.log(info as unknown as winston.LogEntry);
+      for (const transport of this.#transports) {
+        if (
+          transport.silent ||
+          (transport.level !== undefined &&
+            (LEVELS[transport.level] ?? -1) < value)
+        ) {
+          continue;
+        }
+        const format = transport.format;
+        const out = format
+          ? format.transform({ ...info }, format.options)
+          : info;
+        if (out) {
+          transport.log?.(out, noop);
+        }
+      }
       this.#written++;
     } catch (error) {
       this.#failed++;
@@ -97,10 +153,15 @@ export class WinstonStreamSink implements AuditSink {
   }
 
   async flush(): Promise<void> {
-    // Writes reach the stream synchronously; nothing is queued here.
+    // Writes reach the transports synchronously; nothing is queued here.
   }
 
   stats(): AuditSinkStats {
-    return { written: this.#written, failed: this.#failed, dropped: 0, queued: 0 };
+    return {
+      written: this.#written,
+      failed: this.#failed,
+      dropped: 0,
+      queued: 0,
+    };
   }
 }
