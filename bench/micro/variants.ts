@@ -128,7 +128,7 @@ export function fakeResponse(): Response & FakeResponse {
       res.writableEnded = true;
       return res;
     },
-    once(event: string, listener: () => void) {
+    on(event: string, listener: () => void) {
       if (event === 'close') {
         res.closeListener = listener;
       }
