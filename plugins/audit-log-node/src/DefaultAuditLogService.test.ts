@@ -636,8 +636,14 @@ describe('WinstonStreamSink', () => {
             return info;
           })(),
         }),
-        new winston.transports.Stream({ stream: warnOnly.stream, level: 'warn' }),
-        new winston.transports.Stream({ stream: warnOnly.stream, silent: true }),
+        new winston.transports.Stream({
+          stream: warnOnly.stream,
+          level: 'warn',
+        }),
+        new winston.transports.Stream({
+          stream: warnOnly.stream,
+          silent: true,
+        }),
       ],
     });
     sink.write(record('debug', 'a'), 'debug-line');

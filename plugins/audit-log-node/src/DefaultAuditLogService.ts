@@ -89,7 +89,9 @@ export class DefaultAuditLogService implements AuditLogService {
   #filtered = 0;
   #failed = 0;
 
-  static create(options: DefaultAuditLogServiceOptions): DefaultAuditLogService {
+  static create(
+    options: DefaultAuditLogServiceOptions,
+  ): DefaultAuditLogService {
     return new DefaultAuditLogService(options);
   }
 
@@ -173,7 +175,10 @@ export class DefaultAuditLogService implements AuditLogService {
     const sinks: AuditLogStats['sinks'] = {};
     for (const sink of this.#sinks) {
       const own = sink.stats();
-      sinks[sink.name] = { ...own, failed: own.failed + (this.#thrown.get(sink.name) ?? 0) };
+      sinks[sink.name] = {
+        ...own,
+        failed: own.failed + (this.#thrown.get(sink.name) ?? 0),
+      };
     }
     return {
       emitted: this.#emitted,
@@ -213,11 +218,18 @@ export class DefaultAuditLogService implements AuditLogService {
 
   #build(event: AuditEventInput, auditId: string): AuditRecord {
     const redactor = this.redactor;
-    const secretValues = event.secretValues ? [...event.secretValues] : undefined;
+    const secretValues = event.secretValues
+      ? [...event.secretValues]
+      : undefined;
     const opts: RedactOptions = { secretValues };
-    const bodyOpts: RedactOptions = { secretValues, maxBytes: this.#maxBodyBytes };
+    const bodyOpts: RedactOptions = {
+      secretValues,
+      maxBytes: this.#maxBodyBytes,
+    };
     const level =
-      this.#eventLevels.get(event.eventName) ?? event.level ?? this.#defaultLevel;
+      this.#eventLevels.get(event.eventName) ??
+      event.level ??
+      this.#defaultLevel;
 
     const record: AuditRecord = {
       level,
@@ -254,7 +266,10 @@ export class DefaultAuditLogService implements AuditLogService {
         request.query = query;
       }
       if (req.params && Object.keys(req.params).length > 0) {
-        request.params = redactor.copy(req.params, opts) as Record<string, string>;
+        request.params = redactor.copy(req.params, opts) as Record<
+          string,
+          string
+        >;
       }
       if (req.body !== undefined) {
         request.body = redactor.copy(req.body, bodyOpts);
@@ -274,7 +289,11 @@ export class DefaultAuditLogService implements AuditLogService {
   }
 
   #error(error: unknown, opts: RedactOptions): AuditError {
-    const e = (error ?? {}) as { name?: unknown; message?: unknown; stack?: unknown };
+    const e = (error ?? {}) as {
+      name?: unknown;
+      message?: unknown;
+      stack?: unknown;
+    };
     const out: AuditError = {
       name: String(this.redactor.copy(String(e.name ?? 'Error'), opts)),
       message: String(this.redactor.copy(String(e.message ?? error), opts)),

@@ -13,7 +13,8 @@ export type AuditStage = 'initiation' | 'completion';
 export type AuditStatus = 'succeeded' | 'failed';
 
 /** Winston/npm level names an audit record may be written at. @public */
-export type AuditLevel = 'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
+export type AuditLevel =
+  'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
 
 /** @public */
 export interface AuditActor {

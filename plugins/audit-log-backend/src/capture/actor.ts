@@ -8,7 +8,10 @@ export type ClientAddressResolver = (req: Request) => string | undefined;
 export function createClientAddressResolver(
   trustProxy: boolean | number | string[],
 ): ClientAddressResolver {
-  if (trustProxy === false || (Array.isArray(trustProxy) && trustProxy.length === 0)) {
+  if (
+    trustProxy === false ||
+    (Array.isArray(trustProxy) && trustProxy.length === 0)
+  ) {
     return req => req.socket?.remoteAddress;
   }
   let trust: (addr: string, i: number) => boolean;
@@ -48,7 +51,9 @@ export async function resolveActorId(
     let credentials = await httpAuth.credentials(req);
     let principal = credentials.principal as PrincipalLike;
     if (principal.type === 'none' && req.headers.cookie) {
-      credentials = await httpAuth.credentials(req, { allowLimitedAccess: true });
+      credentials = await httpAuth.credentials(req, {
+        allowLimitedAccess: true,
+      });
       principal = credentials.principal as PrincipalLike;
     }
     if (principal.type === 'user') {

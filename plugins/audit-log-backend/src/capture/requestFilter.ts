@@ -3,7 +3,9 @@
  * one path segment, `**` across segments; a pattern matches a path it is a
  * prefix of.
  */
-export function compilePathPrefixes(patterns: string[]): (path: string) => boolean {
+export function compilePathPrefixes(
+  patterns: string[],
+): (path: string) => boolean {
   if (patterns.length === 0) {
     return () => false;
   }

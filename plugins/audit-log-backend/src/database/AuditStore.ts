@@ -70,7 +70,11 @@ function timestampMs(timestamp: string): number {
   return lastTsMs;
 }
 
-export function toStoredRecord(id: string, record: AuditRecord, json: string): StoredAuditRecord {
+export function toStoredRecord(
+  id: string,
+  record: AuditRecord,
+  json: string,
+): StoredAuditRecord {
   const meta = record.meta;
   const taskId = meta?.taskId;
   const entityRef = meta?.entityRef;

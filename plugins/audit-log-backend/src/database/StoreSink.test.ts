@@ -76,7 +76,10 @@ const write = (sink: StoreSink, i: number) => {
   sink.write(r, JSON.stringify(r));
 };
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+async function until(
+  cond: () => boolean | Promise<boolean>,
+  ms = 10_000,
+): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time');
@@ -88,17 +91,26 @@ describe('StoreSink on PostgreSQL', () => {
   let direct: Knex;
   let viaProxy: Knex;
   let proxy: KillableProxy;
-  const count = async () => Number((await direct('audit_events').count({ n: '*' }))[0].n);
+  const count = async () =>
+    Number((await direct('audit_events').count({ n: '*' }))[0].n);
 
   beforeEach(async () => {
     direct = await databases.init('POSTGRES_15');
     await KnexAuditStore.fromClient(direct);
-    const { database, port } = direct.client.config.connection as { database: string; port: number };
+    const { database, port } = direct.client.config.connection as {
+      database: string;
+      port: number;
+    };
     proxy = new KillableProxy(port ?? 5432);
     await proxy.start();
     viaProxy = knexFactory({
       client: 'pg',
-      connection: { host: '127.0.0.1', port: proxy.port, user: 'postgres', database },
+      connection: {
+        host: '127.0.0.1',
+        port: proxy.port,
+        user: 'postgres',
+        database,
+      },
       pool: { min: 0, max: 4, acquireTimeoutMillis: 1000 },
       acquireConnectionTimeout: 1000,
     });
@@ -133,7 +145,11 @@ describe('StoreSink on PostgreSQL', () => {
     proxy.restore();
     await sink.close();
     expect(await count()).toBe(1000);
-    expect(sink.stats()).toMatchObject({ written: 1000, queued: 0, dropped: 0 });
+    expect(sink.stats()).toMatchObject({
+      written: 1000,
+      queued: 0,
+      dropped: 0,
+    });
   });
 
   it('holds at most maxQueue records while the database is down and counts every drop', async () => {
@@ -153,14 +169,29 @@ describe('StoreSink on PostgreSQL', () => {
     proxy.restore();
     await sink.close();
     expect(await count()).toBe(100);
-    expect(sink.stats()).toMatchObject({ written: 100, queued: 0, dropped: 150 });
+    expect(sink.stats()).toMatchObject({
+      written: 100,
+      queued: 0,
+      dropped: 150,
+    });
   });
 
   it('keeps every record of two replicas writing at once exactly once, in one consistent order', async () => {
-    const otherDb = knexFactory({ client: 'pg', connection: direct.client.config.connection });
+    const otherDb = knexFactory({
+      client: 'pg',
+      connection: direct.client.config.connection,
+    });
     try {
-      const a = StoreSink.create({ store: await KnexAuditStore.fromClient(viaProxy), batchSize: 100, flushIntervalMs: 1 });
-      const b = StoreSink.create({ store: await KnexAuditStore.fromClient(otherDb), batchSize: 100, flushIntervalMs: 1 });
+      const a = StoreSink.create({
+        store: await KnexAuditStore.fromClient(viaProxy),
+        batchSize: 100,
+        flushIntervalMs: 1,
+      });
+      const b = StoreSink.create({
+        store: await KnexAuditStore.fromClient(otherDb),
+        batchSize: 100,
+        flushIntervalMs: 1,
+      });
       for (let i = 0; i < 3000; i++) {
         write(i % 2 ? a : b, i % 1500); // same timestamps on both: ties broken by id
         if (i % 200 === 0) await new Promise(r => setImmediate(r));
@@ -177,7 +208,9 @@ describe('StoreSink on PostgreSQL', () => {
         after = page.next;
       }
       expect(new Set(pageA).size).toBe(3000);
-      const again = (await store.query({ order: 'asc', limit: 500 })).items.map(r => r.id);
+      const again = (await store.query({ order: 'asc', limit: 500 })).items.map(
+        r => r.id,
+      );
       expect(again).toEqual(pageA.slice(0, 500));
       await until(async () => (await count()) === 3000);
     } finally {

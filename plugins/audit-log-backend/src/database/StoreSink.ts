@@ -63,7 +63,9 @@ export class StoreSink implements AuditSink {
     if (this.#queue.length >= this.#maxQueue) {
       this.#dropped++;
       this.#onError?.(
-        new Error(`store queue full (${this.#maxQueue} records): record ${record.auditId} dropped`),
+        new Error(
+          `store queue full (${this.#maxQueue} records): record ${record.auditId} dropped`,
+        ),
       );
       return;
     }
@@ -75,7 +77,9 @@ export class StoreSink implements AuditSink {
     if (this.#timer || this.#running || this.#closed) {
       return;
     }
-    const wait = delay ?? (this.#queue.length >= this.#batchSize ? 0 : this.#flushIntervalMs);
+    const wait =
+      delay ??
+      (this.#queue.length >= this.#batchSize ? 0 : this.#flushIntervalMs);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#running = this.#drain().finally(() => {
@@ -131,7 +135,12 @@ export class StoreSink implements AuditSink {
       await this.#running;
       this.#running = undefined;
       if (this.#queue.length > 0) {
-        await new Promise(r => setTimeout(r, Math.min(this.#retryDelay || 100, deadline - Date.now())));
+        await new Promise(r =>
+          setTimeout(
+            r,
+            Math.min(this.#retryDelay || 100, deadline - Date.now()),
+          ),
+        );
       }
     }
   }

@@ -78,7 +78,9 @@ export function defineAuditRoutes(
     }
     const key = `${route.method} ${route.path}`;
     if (seen.has(key)) {
-      throw new Error(`Audit route ${key} of plugin ${pluginId} is listed twice`);
+      throw new Error(
+        `Audit route ${key} of plugin ${pluginId} is listed twice`,
+      );
     }
     seen.add(key);
   }
