@@ -7,7 +7,7 @@ import { AuditSink, AuditSinkStats } from './types';
 
 /** @public */
 export interface WinstonStreamSinkOptions {
-  /** Where lines go. Default `process.stdout`: cluster logging collects it there. */
+  /** Where the default transport writes lines. Default `process.stdout`: cluster logging collects it there. */
   stream?: Writable;
   /** Records below this level are not written. Default `info`. */
   level?: AuditLevel;
@@ -71,7 +71,8 @@ export class AuditLineTransport extends TransportStream {
 export class WinstonStreamSink implements AuditSink {
   readonly name = 'stdout';
   readonly #transports: TransportStream[];
-  readonly #stream: Writable;
+  /** The default transport's stream; absent when transports are given. */
+  readonly #stream?: Writable;
   /** npm level value of the sink's level; records above it are skipped. */
   readonly #maxLevel: number;
   #written = 0;
@@ -84,13 +85,14 @@ export class WinstonStreamSink implements AuditSink {
 
   private constructor(options: WinstonStreamSinkOptions) {
     this.#onError = options.onError;
-    const stream = options.stream ?? process.stdout;
-    this.#stream = stream;
     // An unknown level writes nothing, as winston's isLevelEnabled.
     this.#maxLevel = LEVELS[options.level ?? 'info'] ?? -1;
-    this.#transports = options.transports?.length
-      ? [...options.transports]
-      : [new AuditLineTransport({ stream })];
+    if (options.transports?.length) {
+      this.#transports = [...options.transports];
+    } else {
+      this.#stream = options.stream ?? process.stdout;
+      this.#transports = [new AuditLineTransport({ stream: this.#stream })];
+    }
     // One stream error can surface on the stream and a transport: count it once.
     const counted = new WeakSet<object>();
     const fail = (error: Error) => {
@@ -106,9 +108,11 @@ export class WinstonStreamSink implements AuditSink {
     for (const transport of this.#transports) {
       transport.on('error', fail);
     }
-    // As winston's Stream transport: every sink on process.stdout adds a listener.
-    stream.setMaxListeners(Infinity);
-    stream.on('error', fail);
+    if (this.#stream) {
+      // As winston's Stream transport: every sink on process.stdout adds a listener.
+      this.#stream.setMaxListeners(Infinity);
+      this.#stream.on('error', fail);
+    }
   }
 
   write(record: AuditRecord, line: string): void {
@@ -117,7 +121,8 @@ export class WinstonStreamSink implements AuditSink {
     if (value === undefined || value > this.#maxLevel) {
       return;
     }
-    if (this.#stream.destroyed || this.#stream.writableEnded) {
+    const stream = this.#stream;
+    if (stream && (stream.destroyed || stream.writableEnded)) {
       // Node drops writes to a closed stream without an 'error' event.
       this.#failed++;
       return;
