@@ -4,7 +4,7 @@
  * adopter installs it, serving HTTP on loopback. Its stdout (the audit
  * lines and the ordinary logs) goes to a file chosen by the driver.
  *
- * argv: --mode=on|off|on-nostore|on-nostdout --catalog=<file> --entities=<n> [--pg-prefix=<prefix>]
+ * argv: --mode=on|off|floor|on-nostore|on-nostdout --catalog=<file> --entities=<n> [--pg-prefix=<prefix>]
  */
 import fs from 'node:fs';
 import inspector from 'node:inspector';
@@ -30,6 +30,7 @@ import { auditRootLoggerServiceFactory } from '@backstage-audit/plugin-audit-log
 import catalogAuditModule from '@backstage-audit/plugin-catalog-backend-module-audit-log';
 import scaffolderAuditModule from '@backstage-audit/plugin-scaffolder-backend-module-audit-log';
 import { BenchMessage, failChild } from '../lib/child';
+import { buildRecords } from '../lib/records';
 
 const arg = (name: string) =>
   process.argv.find(a => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -48,10 +49,42 @@ const allowFileLocations = createBackendModule({
   },
 });
 
-/** `auditLog` config per mode: the benchmark compares off and on; the others help profiling. */
+/**
+ * The floor: the least any audit that writes two records per request can
+ * cost. Our audit log is off; instead, a middleware in front of the plugin's
+ * routes serializes a prebuilt record (JSON.stringify) and writes it with one
+ * synchronous write to stdout when the request arrives, and another in
+ * `res.end`, as ours does. No capture, no redaction, no store.
+ */
+function floorModule(pluginId: string) {
+  const [initiation, completion] = buildRecords(2).map(r => r.record);
+  return createBackendModule({
+    pluginId,
+    moduleId: 'bench-floor-audit',
+    register(reg) {
+      reg.registerInit({
+        deps: { httpRouter: coreServices.httpRouter },
+        async init({ httpRouter }) {
+          httpRouter.use((_req, res, next) => {
+            fs.writeSync(1, `${JSON.stringify(initiation)}\n`);
+            const end = res.end;
+            res.end = function floorEnd(this: typeof res, ...args: unknown[]) {
+              fs.writeSync(1, `${JSON.stringify(completion)}\n`);
+              return (end as (...a: unknown[]) => typeof res).apply(this, args);
+            } as typeof res.end;
+            next();
+          });
+        },
+      });
+    },
+  });
+}
+
+/** `auditLog` config per mode: the benchmark compares off, on and the floor; the others help profiling. */
 const AUDIT_CONFIG: Record<string, JsonObject> = {
   off: { enabled: false },
   on: {},
+  floor: { enabled: false },
   'on-nostore': { store: { enabled: false } },
   'on-nostdout': { stdout: { enabled: false } },
   'on-nosinks': { stdout: { enabled: false }, store: { enabled: false } },
@@ -178,6 +211,9 @@ async function main(): Promise<void> {
       mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
       allowFileLocations,
       probe,
+      ...(mode === 'floor'
+        ? [floorModule('catalog'), floorModule('scaffolder')]
+        : []),
       mockServices.rootConfig.factory({ data: config }),
     ],
   });
@@ -213,11 +249,36 @@ async function main(): Promise<void> {
     } else if (m.type === 'profile-start') {
       profiler.connect();
       profiler.post('Profiler.enable', () =>
-        profiler.post('Profiler.start', () =>
-          process.send!({ type: 'profiling' }),
-        ),
+        profiler.post('Profiler.start', () => {
+          if (!process.env.BENCH_HEAP_PROFILE) {
+            process.send!({ type: 'profiling' });
+            return;
+          }
+          // Allocation sampling, counting objects the GC has already freed:
+          // where the garbage of a request comes from.
+          profiler.post(
+            'HeapProfiler.startSampling',
+            {
+              samplingInterval: 4096,
+              includeObjectsCollectedByMajorGC: true,
+              includeObjectsCollectedByMinorGC:
+                !process.env.BENCH_HEAP_PROMOTED,
+            },
+            () => process.send!({ type: 'profiling' }),
+          );
+        }),
       );
     } else if (m.type === 'profile-stop') {
+      if (process.env.BENCH_HEAP_PROFILE) {
+        profiler.post('HeapProfiler.stopSampling', (error, result) => {
+          if (!error) {
+            fs.writeFileSync(
+              String(m.file).replace(/\.cpuprofile$/, '.heapprofile'),
+              JSON.stringify(result.profile),
+            );
+          }
+        });
+      }
       profiler.post('Profiler.stop', (error, result) => {
         if (!error) {
           fs.writeFileSync(String(m.file), JSON.stringify(result.profile));

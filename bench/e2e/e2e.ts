@@ -60,8 +60,12 @@ export function pinDriver(): void {
 export const pinned = () => PIN;
 
 export type Mode = 'off' | 'on';
-/** Diagnostic modes of backend.ts, for profile.ts. */
-export type AnyMode = Mode | 'on-nostore' | 'on-nostdout' | 'on-nosinks';
+/**
+ * 'floor': off, plus the least an audit of two records per request costs
+ * (see backend.ts); the others are diagnostic modes for profile.ts.
+ */
+export type AnyMode =
+  Mode | 'floor' | 'on-nostore' | 'on-nostdout' | 'on-nosinks';
 
 interface Endpoint {
   key: string;
@@ -89,10 +93,17 @@ export interface E2eEndpointResult {
   on: { rps: number; p50Ms: number; p99Ms: number };
   /** Median over rounds of on/off throughput in the same round. */
   throughputRatio: number;
+  /**
+   * The floor backend (two prebuilt records serialized and written per
+   * request, nothing else): its req/s and the median of floor/off per round.
+   * The most any audit writing two records synchronously can keep here.
+   */
+  floor: { rps: number; p50Ms: number; p99Ms: number };
+  floorRatio: number;
   /** Median over rounds of on - off p99 (ms), at saturation. */
   p99DeltaMs: number;
   p50DeltaMs: number;
-  rounds: { off: Run; on: Run }[];
+  rounds: { off: Run; on: Run; floor: Run }[];
   /**
    * Latency at a fixed request rate on one connection, which both backends
    * sustain easily (FIXED_LOAD of the lower of the two throughputs, at most
@@ -102,9 +113,12 @@ export interface E2eEndpointResult {
     rate: number;
     off: { p50Ms: number; p99Ms: number };
     on: { p50Ms: number; p99Ms: number };
+    floor: { p50Ms: number; p99Ms: number };
     p50DeltaMs: number;
     p99DeltaMs: number;
-    rounds: { off: Run; on: Run }[];
+    /** The floor backend's p99 minus OFF's. */
+    floorP99DeltaMs: number;
+    rounds: { off: Run; on: Run; floor: Run }[];
   };
 }
 
@@ -116,7 +130,7 @@ export interface E2eResult {
   /** Fixed rate as a share of the lower throughput. */
   fixedLoad: number;
   database: string;
-  startupMs: { off: number; on: number };
+  startupMs: { off: number; on: number; floor: number };
   endpoints: E2eEndpointResult[];
   audit: {
     /** Counters of the ON backend's audit pipeline at the end. */
@@ -267,12 +281,12 @@ export async function stopBackend(b: Started): Promise<void> {
 }
 
 function fixedRateResult(
-  f: { rate: number; runs: { off: Run; on: Run }[] } | undefined,
+  f: { rate: number; runs: { off: Run; on: Run; floor: Run }[] } | undefined,
 ): E2eEndpointResult['fixedRate'] {
   if (!f || f.runs.length === 0) {
     return undefined;
   }
-  const side = (mode: Mode) => ({
+  const side = (mode: Mode | 'floor') => ({
     p50Ms: median(f.runs.map(r => r[mode].p50)),
     p99Ms: median(f.runs.map(r => r[mode].p99)),
   });
@@ -280,8 +294,10 @@ function fixedRateResult(
     rate: f.rate,
     off: side('off'),
     on: side('on'),
+    floor: side('floor'),
     p50DeltaMs: median(f.runs.map(r => r.on.p50 - r.off.p50)),
     p99DeltaMs: median(f.runs.map(r => r.on.p99 - r.off.p99)),
+    floorP99DeltaMs: median(f.runs.map(r => r.floor.p99 - r.off.p99)),
     rounds: f.runs,
   };
 }
@@ -313,30 +329,34 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-bench-e2e-'));
   const catalogFile = writeCatalog(dir, ENTITIES);
   const runId = `${process.pid}_${Date.now().toString(36)}`;
-  const prefixes: Record<Mode, string | undefined> =
-    args.e2eDb === 'pg'
-      ? { off: `bench_e2e_${runId}_off_`, on: `bench_e2e_${runId}_on_` }
-      : { off: undefined, on: undefined };
-  const backends: Partial<Record<Mode, Started>> = {};
+  const pgPrefix = (mode: string) =>
+    args.e2eDb === 'pg' ? `bench_e2e_${runId}_${mode}_` : undefined;
+  const prefixes = {
+    off: pgPrefix('off'),
+    on: pgPrefix('on'),
+    floor: pgPrefix('floor'),
+  };
+  const backends: Partial<Record<Mode | 'floor', Started>> = {};
   try {
-    // Both ingest at once: the comparison starts with both equally warm.
-    const [off, on] = await Promise.all(
-      (['off', 'on'] as const).map(mode =>
+    // All ingest at once: the comparison starts with all equally warm.
+    const [off, on, floor] = await Promise.all(
+      (['off', 'on', 'floor'] as const).map(mode =>
         startBackend(mode, dir, catalogFile, prefixes[mode]).then(
           b => (backends[mode] = b),
         ),
       ),
     );
-    // Pinned once both have ingested the catalog (ingesting on one CPU
-    // would take twice as long).
-    pinTo(off.child.process.pid, BACKEND_CPU);
-    pinTo(on.child.process.pid, BACKEND_CPU);
+    // Pinned once they have ingested the catalog (ingesting on one CPU
+    // would take three times as long).
+    for (const b of [off, on, floor]) {
+      pinTo(b.child.process.pid, BACKEND_CPU);
+    }
     pinDriver();
     await sleep(2000);
 
     const list = endpoints();
     for (const e of list) {
-      for (const b of [off, on]) {
+      for (const b of [off, on, floor]) {
         const warm = await load(b.base, b.authorization, e, WARMUP_S);
         if (warm.requests === 0 || warm.non2xx > 0 || warm.errors > 0) {
           throw new Error(
@@ -346,20 +366,22 @@ async function main(): Promise<void> {
       }
     }
 
-    const runs = new Map<string, { off: Run; on: Run }[]>(
+    const runs = new Map<string, { off: Run; on: Run; floor: Run }[]>(
       list.map(e => [e.key, []]),
     );
+    const modes = ['off', 'on', 'floor'] as const;
     for (let round = 0; round < ROUNDS; round++) {
       for (const e of list) {
-        const order: Mode[] = round % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
-        const pair: Partial<Record<Mode, Run>> = {};
+        // Each round starts with another backend: drift hits all alike.
+        const order = modes.map((_, i) => modes[(i + round) % modes.length]);
+        const set: Partial<Record<Mode | 'floor', Run>> = {};
         for (const mode of order) {
           const b = backends[mode]!;
-          pair[mode] = await load(b.base, b.authorization, e, DURATION_S);
-          // Let the store writer and GC settle before the other backend's turn.
+          set[mode] = await load(b.base, b.authorization, e, DURATION_S);
+          // Let the store writer and GC settle before the next backend's turn.
           await sleep(500);
         }
-        runs.get(e.key)!.push(pair as { off: Run; on: Run });
+        runs.get(e.key)!.push(set as { off: Run; on: Run; floor: Run });
       }
     }
 
@@ -367,7 +389,7 @@ async function main(): Promise<void> {
     // either's capacity, for the catalog reads.
     const fixed = new Map<
       string,
-      { rate: number; runs: { off: Run; on: Run }[] }
+      { rate: number; runs: { off: Run; on: Run; floor: Run }[] }
     >();
     for (const e of list.filter(x => x.key !== 'dryRun')) {
       const rs = runs.get(e.key)!;
@@ -386,8 +408,10 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [key, f] of fixed) {
         const e = list.find(x => x.key === key)!;
-        const order: Mode[] = round % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
-        const pair: Partial<Record<Mode, Run>> = {};
+        const order = modes.map(
+          (_, i) => modes[(i + round + 1) % modes.length],
+        );
+        const pair: Partial<Record<Mode | 'floor', Run>> = {};
         for (const mode of order) {
           const b = backends[mode]!;
           // One connection: requests never wait behind each other.
@@ -400,13 +424,13 @@ async function main(): Promise<void> {
           );
           await sleep(500);
         }
-        f.runs.push(pair as { off: Run; on: Run });
+        f.runs.push(pair as { off: Run; on: Run; floor: Run });
       }
     }
 
     on.child.send({ type: 'stats' });
     const stats = await on.child.next();
-    await Promise.all([stopBackend(off), stopBackend(on)]);
+    await Promise.all([stopBackend(off), stopBackend(on), stopBackend(floor)]);
     const onLog = fs.readFileSync(on.logFile, 'utf8');
     const auditLines = onLog
       .split('\n')
@@ -422,10 +446,14 @@ async function main(): Promise<void> {
         args.e2eDb === 'pg'
           ? 'PostgreSQL on 127.0.0.1 (catalog, scaffolder and audit store)'
           : 'in-memory SQLite (as the test harness and the example backend)',
-      startupMs: { off: off.startedMs, on: on.startedMs },
+      startupMs: {
+        off: off.startedMs,
+        on: on.startedMs,
+        floor: floor.startedMs,
+      },
       endpoints: list.map(e => {
         const rs = runs.get(e.key)!;
-        const side = (mode: Mode) => ({
+        const side = (mode: Mode | 'floor') => ({
           rps: median(rs.map(r => r[mode].rps)),
           p50Ms: median(rs.map(r => r[mode].p50)),
           p99Ms: median(rs.map(r => r[mode].p99)),
@@ -437,6 +465,8 @@ async function main(): Promise<void> {
           off: side('off'),
           on: side('on'),
           throughputRatio: median(rs.map(r => r.on.rps / r.off.rps)),
+          floor: side('floor'),
+          floorRatio: median(rs.map(r => r.floor.rps / r.off.rps)),
           p99DeltaMs: median(rs.map(r => r.on.p99 - r.off.p99)),
           p50DeltaMs: median(rs.map(r => r.on.p50 - r.off.p50)),
           rounds: rs,
