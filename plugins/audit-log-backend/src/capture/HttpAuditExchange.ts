@@ -16,38 +16,102 @@ export const UNMAPPED_EVENT = 'HttpRequest';
 /** Status recorded when the client went away before any response was sent. */
 export const CLIENT_CLOSED_STATUS = 499;
 
-/** The exchange of a response, for the shared response hooks below. */
-const RESPONSE_EXCHANGE = Symbol('auditExchange');
-
-type ResponseHooks = Response & {
-  [RESPONSE_EXCHANGE]?: HttpAuditExchange;
-};
+/**
+ * The exchange recording each audited response. A WeakMap rather than a
+ * property on the response: in a Backstage backend every response arrives
+ * with a hidden class of its own, so each property added to it allocated a
+ * new hidden class and descriptor array (~1.3 KB, in old space, per property
+ * and request).
+ */
+const exchanges = new WeakMap<Response, HttpAuditExchange>();
 
 /** Whether an exchange already records this response (it is recorded once). */
 export function isAudited(res: Response): boolean {
-  return (res as ResponseHooks)[RESPONSE_EXCHANGE] !== undefined;
+  return exchanges.has(res);
 }
 
-// The hooks are shared by every audited response and find their exchange on
-// it: no closure is allocated per request on the hot path.
+/** The exchange recording this response, if any. */
+export function exchangeOf(res: Response): HttpAuditExchange | undefined {
+  return exchanges.get(res);
+}
+
+type End = (...args: unknown[]) => Response;
+type Json = (body?: unknown) => Response;
 
 function onResponseClose(this: Response): void {
-  (this as ResponseHooks)[RESPONSE_EXCHANGE]?.closed();
+  exchanges.get(this)?.closed();
 }
 
-function auditedJson(this: Response, body?: unknown): Response {
-  const exchange = (this as ResponseHooks)[RESPONSE_EXCHANGE]!;
+/**
+ * Response prototypes whose `end` and `json` record the exchange of the
+ * response they are called on. Express gives each app a response prototype
+ * of its own (`app.response`, which owns `app`), shared by all its
+ * responses: hooking it once costs each request a WeakMap lookup instead of
+ * new properties. Responses of unaudited requests pass straight through.
+ */
+const hookedPrototypes = new WeakSet<object>();
+
+function hookAppResponsePrototype(res: Response): boolean {
+  const proto = Object.getPrototypeOf(res) as Record<string, unknown> | null;
+  if (!proto || !Object.prototype.hasOwnProperty.call(proto, 'app')) {
+    return false;
+  }
+  if (hookedPrototypes.has(proto)) {
+    return true;
+  }
+  // Whatever the prototype chain holds when called (an agent may patch
+  // Node's ServerResponse later), unless this prototype had its own already.
+  const parent = Object.getPrototypeOf(proto) as Record<string, unknown>;
+  const ownEndBefore = Object.prototype.hasOwnProperty.call(proto, 'end')
+    ? (proto.end as End)
+    : undefined;
+  const ownJsonBefore = Object.prototype.hasOwnProperty.call(proto, 'json')
+    ? (proto.json as Json)
+    : undefined;
+  proto.end = function auditedEnd(this: Response, ...args: unknown[]) {
+    exchanges.get(this)?.ending(args[0]);
+    return (ownEndBefore ?? (parent.end as End)).apply(this, args);
+  };
+  proto.json = function auditedJson(this: Response, body?: unknown) {
+    const exchange = exchanges.get(this);
+    if (exchange?.keepJsonBody) {
+      exchange.responseBody = body;
+    }
+    return (ownJsonBefore ?? (parent.json as Json)).call(this, body);
+  };
+  hookedPrototypes.add(proto);
+  return true;
+}
+
+// Responses that are not an express app's (a bare http response, a test
+// double) get the same hooks as own properties, shared by all of them.
+
+function ownJson(this: Response, body?: unknown): Response {
+  const exchange = exchanges.get(this)!;
   exchange.responseBody = body;
   return exchange.originalJson!.call(this, body);
 }
 
-function auditedEnd(this: Response, ...args: unknown[]): Response {
-  const exchange = (this as ResponseHooks)[RESPONSE_EXCHANGE]!;
+function ownEnd(this: Response, ...args: unknown[]): Response {
+  const exchange = exchanges.get(this)!;
   exchange.ending(args[0]);
-  return (exchange.originalEnd as (...a: unknown[]) => Response).apply(
-    this,
-    args,
-  );
+  return (exchange.originalEnd as End).apply(this, args);
+}
+
+/**
+ * `ctx.response` of meta extractors, reading the body only when asked. A
+ * class rather than an object literal with a getter, which V8 creates in
+ * dictionary mode: a hash table per record.
+ */
+class ResponseForMeta {
+  constructor(
+    readonly status: number,
+    private readonly exchange: HttpAuditExchange,
+  ) {}
+
+  get body(): unknown {
+    return this.exchange.responseBodyForMeta();
+  }
 }
 
 interface Completion {
@@ -114,7 +178,7 @@ export class HttpAuditExchange implements AuditRequestContext {
   }
 
   /** The response body for meta extractors; parses a raw JSON string once, lazily. */
-  #responseBodyForMeta(): unknown {
+  responseBodyForMeta(): unknown {
     if (this.responseBody === undefined && this.rawResponseBody !== undefined) {
       const raw = this.rawResponseBody;
       this.rawResponseBody = undefined;
@@ -129,6 +193,8 @@ export class HttpAuditExchange implements AuditRequestContext {
 
   originalJson?: Response['json'];
   originalEnd?: Response['end'];
+  /** Whether `res.json()` bodies are kept (see hookResponse). */
+  keepJsonBody = false;
   #keepRawBody = false;
 
   /**
@@ -139,15 +205,18 @@ export class HttpAuditExchange implements AuditRequestContext {
    * `close` if the response did not end first.
    */
   hookResponse(keepJsonBody: boolean, keepRawBody: boolean): void {
-    const res = this.res as ResponseHooks;
-    res[RESPONSE_EXCHANGE] = this;
-    if (keepJsonBody) {
-      this.originalJson = res.json;
-      res.json = auditedJson;
-    }
+    const res = this.res;
+    exchanges.set(res, this);
+    this.keepJsonBody = keepJsonBody;
     this.#keepRawBody = keepRawBody;
-    this.originalEnd = res.end;
-    res.end = auditedEnd as Response['end'];
+    if (!hookAppResponsePrototype(res)) {
+      if (keepJsonBody) {
+        this.originalJson = res.json;
+        res.json = ownJson;
+      }
+      this.originalEnd = res.end;
+      res.end = ownEnd as Response['end'];
+    }
     // 'close' comes once per response; finish() records once in any case.
     res.on('close', onResponseClose);
   }
@@ -241,20 +310,12 @@ export class HttpAuditExchange implements AuditRequestContext {
     const route = this.route;
     const req = this.req;
     const body = c && !isEmptyObject(c.body) ? c.body : undefined;
-    const exchange = this;
     const ctx: AuditRouteContext = {
       stage,
       params: this.params,
       query: (req.query ?? {}) as Record<string, unknown>,
       body,
-      response: c
-        ? {
-            status: c.status,
-            get body() {
-              return exchange.#responseBodyForMeta();
-            },
-          }
-        : undefined,
+      response: c ? new ResponseForMeta(c.status, this) : undefined,
       upstream: this.#upstream,
     };
     let meta: Record<string, unknown> | undefined;

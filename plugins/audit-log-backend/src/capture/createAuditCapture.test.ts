@@ -1,4 +1,5 @@
-import express from 'express';
+import http from 'node:http';
+import express, { Request, Response } from 'express';
 import request from 'supertest';
 import { ConfigReader } from '@backstage/config';
 import { mockServices } from '@backstage/backend-test-utils';
@@ -89,5 +90,100 @@ describe('createAuditCapture', () => {
       expect(completion?.request?.url).toBe(`/n/${n}`);
     }
     expect(records.filter(r => r.stage === 'completion')).toHaveLength(5);
+  });
+
+  it("hooks express responses through the app's response prototype, adding no property to any response", async () => {
+    const { records, options } = setup();
+    const { capture, errorCapture } = createAuditCapture(options);
+    const app = express();
+    // Served by the same app, so through the same (hooked) prototype, but never captured.
+    app.get('/health', (_req, res) => {
+      res.json({ healthy: true });
+    });
+    app.use(capture);
+    const ownKeys: (string | symbol)[][] = [];
+    app.get('/thing', (_req, res) => {
+      ownKeys.push(Reflect.ownKeys(res));
+      res.status(200).json({ ok: true });
+    });
+    app.get('/broken', () => {
+      throw new Error('handler failed');
+    });
+    app.use(errorCapture);
+
+    const before = Reflect.ownKeys(
+      Object.getPrototypeOf(express.response) as object,
+    );
+    expect((await request(app).get('/thing')).status).toBe(200);
+    expect((await request(app).get('/thing')).status).toBe(200);
+    expect((await request(app).get('/health')).body).toEqual({
+      healthy: true,
+    });
+    expect((await request(app).get('/broken')).status).toBe(500);
+    await new Promise(resolve => setImmediate(resolve));
+
+    // Per response: no own end/json and no symbol of ours.
+    for (const keys of ownKeys) {
+      expect(keys).not.toContain('end');
+      expect(keys).not.toContain('json');
+      expect(
+        keys.filter(k => typeof k === 'symbol' && /audit/i.test(String(k))),
+      ).toEqual([]);
+    }
+    // Only this app's prototype was hooked, not express's or Node's.
+    expect(Object.prototype.hasOwnProperty.call(app.response, 'end')).toBe(
+      true,
+    );
+    expect(Object.prototype.hasOwnProperty.call(express.response, 'end')).toBe(
+      false,
+    );
+    expect(http.ServerResponse.prototype.end).toBe(
+      http.OutgoingMessage.prototype.end,
+    );
+    expect(
+      Reflect.ownKeys(Object.getPrototypeOf(express.response) as object),
+    ).toEqual(before);
+
+    expect(
+      records.map(
+        r => `${r.request?.url}:${r.stage}:${r.response?.status ?? '-'}`,
+      ),
+    ).toEqual([
+      '/thing:initiation:-',
+      '/thing:completion:200',
+      '/thing:initiation:-',
+      '/thing:completion:200',
+      '/broken:initiation:-',
+      '/broken:completion:500',
+    ]);
+    expect(records[5].errors?.[0]).toMatchObject({ message: 'handler failed' });
+  });
+
+  it("hooks a response that is not an express app's with its own properties", async () => {
+    const { records, options } = setup();
+    const { capture } = createAuditCapture(options);
+    const endBefore = http.ServerResponse.prototype.end;
+    const server = http.createServer((req, res) => {
+      // What express would have set on the request.
+      Object.assign(req, {
+        baseUrl: '',
+        path: '/bare',
+        originalUrl: req.url,
+        query: {},
+      });
+      capture(req as Request, res as unknown as Response, () => {
+        res.statusCode = 202;
+        res.end('done');
+      });
+    });
+    const response = await request(server).get('/bare');
+    expect(response.status).toBe(202);
+    expect(response.text).toBe('done');
+    await new Promise(resolve => setImmediate(resolve));
+    expect(records.map(r => `${r.stage}:${r.response?.status ?? '-'}`)).toEqual(
+      ['initiation:-', 'completion:202'],
+    );
+    // Node's own prototype is left alone.
+    expect(http.ServerResponse.prototype.end).toBe(endBefore);
   });
 });

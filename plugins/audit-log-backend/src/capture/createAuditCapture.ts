@@ -13,6 +13,7 @@ import {
 import { AuditLogConfig } from '../config';
 import { createClientAddressResolver } from './actor';
 import {
+  exchangeOf,
   HttpAuditExchange,
   isAudited,
   UNMAPPED_EVENT,
@@ -53,8 +54,6 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
   const isIgnoredPath = compilePathPrefixes(config.ignore.paths);
   const clientAddress = createClientAddressResolver(config.trustProxy);
   const responseBodyEvents = new Set(config.events.responseBody);
-  // This capture's exchange of a request, for errorCapture.
-  const exchangeKey = Symbol('auditExchange');
   // The plugin registers its route table after this capture is created; once
   // found it never changes (a second registration throws).
   let matcher: AuditRouteMatcher | undefined;
@@ -104,8 +103,6 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
       { ip, hostname: ip, client: req.headers['user-agent'] },
       !route?.streamed && responseBodyEvents.has(eventName),
     );
-    (req as unknown as Record<symbol, HttpAuditExchange>)[exchangeKey] =
-      exchange;
     auditLog.requests.set(req, exchange);
 
     exchange.hookResponse(
@@ -115,10 +112,8 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
     exchange.resolveActor(httpAuth);
   }
 
-  const errorCapture: ErrorRequestHandler = (err, req, _res, next) => {
-    const exchange = (
-      req as unknown as Record<symbol, HttpAuditExchange | undefined>
-    )[exchangeKey];
+  const errorCapture: ErrorRequestHandler = (err, _req, res, next) => {
+    const exchange = exchangeOf(res);
     if (exchange) {
       exchange.error = err;
     }
