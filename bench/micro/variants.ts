@@ -111,30 +111,45 @@ interface FakeResponse {
   closeListener?: () => void;
 }
 
-/** The response surface the capture touches. */
-export function fakeResponse(): Response & FakeResponse {
-  const res: FakeResponse & Record<string, unknown> = {
-    statusCode: 200,
-    headersSent: false,
-    writableEnded: false,
-    setHeader() {
-      return res;
+type FakeResponseObject = FakeResponse & Record<string, unknown>;
+
+/**
+ * The response surface the capture touches, on a prototype shared by every
+ * fake response and owning `app`, as an express app's `app.response` is: the
+ * capture hooks it once, as it does in a real backend.
+ */
+const fakeResponsePrototype: object = Object.create(
+  {
+    setHeader(this: FakeResponseObject) {
+      return this;
     },
-    json(body: unknown) {
-      return (res.end as (b: string) => unknown)(JSON.stringify(body));
+    json(this: FakeResponseObject, body: unknown) {
+      return (this.end as (b: string) => unknown).call(
+        this,
+        JSON.stringify(body),
+      );
     },
-    end() {
-      res.headersSent = true;
-      res.writableEnded = true;
-      return res;
+    end(this: FakeResponseObject) {
+      this.headersSent = true;
+      this.writableEnded = true;
+      return this;
     },
-    on(event: string, listener: () => void) {
+    on(this: FakeResponseObject, event: string, listener: () => void) {
       if (event === 'close') {
-        res.closeListener = listener;
+        this.closeListener = listener;
       }
-      return res;
+      return this;
     },
-  };
+  },
+  { app: { value: {}, enumerable: true } },
+);
+
+export function fakeResponse(): Response & FakeResponse {
+  const res = Object.create(fakeResponsePrototype) as FakeResponseObject;
+  res.statusCode = 200;
+  res.headersSent = false;
+  res.writableEnded = false;
+  res.closeListener = undefined;
   return res as unknown as Response & FakeResponse;
 }
 
