@@ -47,7 +47,9 @@ function onResponseClose(this: Response): void {
  * response they are called on. Express gives each app a response prototype
  * of its own (`app.response`, which owns `app`), shared by all its
  * responses: hooking it once costs each request a WeakMap lookup instead of
- * new properties. Responses of unaudited requests pass straight through.
+ * new properties. Responses of unaudited requests pass straight through. A
+ * mounted sub-app's `app.response` inherits from its parent's, so responses
+ * a sub-app answers still pass the hooks.
  */
 const hookedPrototypes = new WeakSet<object>();
 

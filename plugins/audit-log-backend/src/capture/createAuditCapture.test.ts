@@ -186,4 +186,29 @@ describe('createAuditCapture', () => {
     // Node's own prototype is left alone.
     expect(http.ServerResponse.prototype.end).toBe(endBefore);
   });
+
+  it('hooks responses answered inside a mounted express sub-app', async () => {
+    const { records, options } = setup();
+    const { capture } = createAuditCapture(options);
+    const app = express();
+    app.use(capture);
+    // A sub-app switches the response to its own prototype while it handles
+    // it; express makes that prototype inherit from the parent app's.
+    const subApp = express();
+    subApp.get('/missing', (_req, res) => {
+      res
+        .status(404)
+        .json({ error: { name: 'NotFoundError', message: 'no such thing' } });
+    });
+    app.use('/sub', subApp);
+    expect((await request(app).get('/sub/missing')).status).toBe(404);
+    await new Promise(resolve => setImmediate(resolve));
+    const completion = records.find(r => r.stage === 'completion');
+    expect(completion?.response?.status).toBe(404);
+    // Only the json hook sees this body: the error is the handler's own.
+    expect(completion?.errors?.[0]).toMatchObject({
+      name: 'NotFoundError',
+      message: 'no such thing',
+    });
+  });
 });
