@@ -218,6 +218,14 @@ export class HttpAuditExchange implements AuditRequestContext {
       }
       this.originalEnd = res.end;
       res.end = ownEnd as Response['end'];
+    } else if (Object.prototype.hasOwnProperty.call(res, 'end')) {
+      // Middleware ahead of us wrapped this response's end (compression, in
+      // Backstage's default root router): it writes the body, then calls the
+      // end it saw, which may predate the prototype hook. Wrap its wrapper,
+      // replacing a property the response already has: the record is
+      // written before any of that.
+      this.originalEnd = res.end;
+      res.end = ownEnd as Response['end'];
     }
     // 'close' comes once per response; finish() records once in any case.
     res.on('close', onResponseClose);

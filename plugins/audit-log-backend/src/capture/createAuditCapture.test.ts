@@ -211,4 +211,35 @@ describe('createAuditCapture', () => {
       message: 'no such thing',
     });
   });
+
+  it('records before a response end that middleware ahead of it wrapped, from the first request on', async () => {
+    const { records, options } = setup();
+    const { capture } = createAuditCapture(options);
+    const app = express();
+    // As compression does: keep the end seen now, write the body later
+    // through it. On the first request that end predates the prototype hook.
+    const completionsSeenByWrapper: number[] = [];
+    app.use((_req, res, next) => {
+      const end = res.end;
+      res.end = function wrappedEnd(this: Response, ...args: unknown[]) {
+        completionsSeenByWrapper.push(
+          records.filter(r => r.stage === 'completion').length,
+        );
+        return (end as (...a: unknown[]) => Response).apply(this, args);
+      } as Response['end'];
+      next();
+    });
+    app.use(capture);
+    app.get('/thing', (_req, res) => {
+      // Answer after the actor has resolved, as a handler behind the credentials barrier does.
+      setImmediate(() => res.status(200).json({ ok: true }));
+    });
+    for (let i = 0; i < 3; i++) {
+      expect((await request(app).get('/thing')).body).toEqual({ ok: true });
+    }
+    await new Promise(resolve => setImmediate(resolve));
+    // Each request's completion record existed when the wrapper began to end it.
+    expect(completionsSeenByWrapper).toEqual([1, 2, 3]);
+    expect(records.filter(r => r.stage === 'completion')).toHaveLength(3);
+  });
 });
