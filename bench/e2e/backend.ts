@@ -17,7 +17,6 @@ import {
   coreServices,
   createBackendModule,
 } from '@backstage/backend-plugin-api';
-import { catalogLocationsExtensionPoint } from '@backstage/plugin-catalog-node';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import type { JsonObject } from '@backstage/types';
 import {
@@ -29,25 +28,15 @@ import {
 import { auditRootLoggerServiceFactory } from '@backstage-audit/plugin-audit-log-backend';
 import catalogAuditModule from '@backstage-audit/plugin-catalog-backend-module-audit-log';
 import scaffolderAuditModule from '@backstage-audit/plugin-scaffolder-backend-module-audit-log';
+import {
+  allowFileLocations,
+  CATALOG_RULES,
+} from '../../test/support/auditedBackend';
 import { BenchMessage, failChild } from '../lib/child';
 import { buildRecords } from '../lib/records';
 
 const arg = (name: string) =>
   process.argv.find(a => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-
-/** Test-only, as in the test harness: lets the catalog read `file` locations. */
-const allowFileLocations = createBackendModule({
-  pluginId: 'catalog',
-  moduleId: 'bench-file-locations',
-  register(reg) {
-    reg.registerInit({
-      deps: { locations: catalogLocationsExtensionPoint },
-      async init({ locations }) {
-        locations.setAllowedLocationTypes(['url', 'file']);
-      },
-    });
-  },
-});
 
 /**
  * The floor: the least any audit that writes two records per request can
@@ -171,19 +160,7 @@ async function main(): Promise<void> {
   const config: JsonObject = {
     permission: { enabled: true },
     catalog: {
-      rules: [
-        {
-          allow: [
-            'Component',
-            'System',
-            'API',
-            'Group',
-            'User',
-            'Location',
-            'Template',
-          ],
-        },
-      ],
+      rules: CATALOG_RULES,
       locations: [{ type: 'file', target: catalogFile }],
       // Ingest once; no re-processing of the whole catalog in the middle of a run.
       processingInterval: { minutes: 60 },

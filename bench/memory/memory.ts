@@ -11,7 +11,6 @@
 import fs from 'node:fs';
 import { ConfigReader } from '@backstage/config';
 import {
-  AuditEventInput,
   DefaultAuditLogService,
   Redactor,
   WinstonStreamSink,
@@ -23,15 +22,7 @@ import {
 } from '@backstage-audit/plugin-audit-log-backend';
 import { failChild, sendResult } from '../lib/child';
 import { SyncFileStream } from '../lib/SyncFileStream';
-import {
-  ACTOR_ID,
-  CLIENT_IP,
-  ENTITY_REF,
-  ORIGINAL_URL,
-  PARAMS,
-  QUERY,
-  USER_AGENT,
-} from '../micro/fixture';
+import { fixtureCompletionEvent as event } from '../micro/fixture';
 
 export interface MemoryResult {
   burst: number;
@@ -59,24 +50,6 @@ const maxQueueArg = process.argv.find(a => a.startsWith('--max-queue='));
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const tick = () => new Promise<void>(resolve => setImmediate(resolve));
-
-function event(): AuditEventInput {
-  return {
-    plugin: 'catalog',
-    eventName: 'CatalogEntityFetchByName',
-    stage: 'completion',
-    status: 'succeeded',
-    actor: {
-      actorId: ACTOR_ID,
-      ip: CLIENT_IP,
-      hostname: CLIENT_IP,
-      client: USER_AGENT,
-    },
-    meta: { entityRef: ENTITY_REF },
-    request: { method: 'GET', url: ORIGINAL_URL, query: QUERY, params: PARAMS },
-    response: { status: 200 },
-  };
-}
 
 async function main(): Promise<void> {
   if (!gc) {

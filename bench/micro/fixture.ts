@@ -1,3 +1,5 @@
+import type { AuditEventInput } from '@backstage-audit/plugin-audit-log-node';
+
 /**
  * The representative request of the micro-benchmark: a browser fetching one
  * catalog entity by name with a field selection, as the entity page does.
@@ -30,3 +32,22 @@ export const RESPONSE_BODY = JSON.stringify({
     owner: 'group:default/payments',
   },
 });
+
+/** The fixture request's completion, as the capture hands it to `emit()`. */
+export function fixtureCompletionEvent(): AuditEventInput {
+  return {
+    plugin: 'catalog',
+    eventName: 'CatalogEntityFetchByName',
+    stage: 'completion',
+    status: 'succeeded',
+    actor: {
+      actorId: ACTOR_ID,
+      ip: CLIENT_IP,
+      hostname: CLIENT_IP,
+      client: USER_AGENT,
+    },
+    meta: { entityRef: ENTITY_REF },
+    request: { method: 'GET', url: ORIGINAL_URL, query: QUERY, params: PARAMS },
+    response: { status: 200 },
+  };
+}

@@ -20,7 +20,6 @@ import type {
   PluginMetadataService,
 } from '@backstage/backend-plugin-api';
 import {
-  AuditEventInput,
   AuditRecord,
   AuditSink,
   DefaultAuditLogService,
@@ -38,6 +37,7 @@ import {
   BASE_URL,
   CLIENT_IP,
   ENTITY_REF,
+  fixtureCompletionEvent,
   ORIGINAL_URL,
   PARAMS,
   PATH,
@@ -234,21 +234,7 @@ export async function buildVariants(dir: string): Promise<VariantSet> {
   const fields = withoutLevelAndMessage(completion);
   const file = (key: string) => path.join(dir, `${key}.jsonl`);
 
-  const emitEvent: AuditEventInput = {
-    plugin: 'catalog',
-    eventName: 'CatalogEntityFetchByName',
-    stage: 'completion',
-    status: 'succeeded',
-    actor: {
-      actorId: ACTOR_ID,
-      ip: CLIENT_IP,
-      hostname: CLIENT_IP,
-      client: USER_AGENT,
-    },
-    meta: { entityRef: ENTITY_REF },
-    request: { method: 'GET', url: ORIGINAL_URL, query: QUERY, params: PARAMS },
-    response: { status: 200 },
-  };
+  const emitEvent = fixtureCompletionEvent();
   // Upstream's and RHDH's events carry the same facts; upstream has no
   // request query/params/response fields, so they travel in its meta.
   const upstreamMeta = {

@@ -278,6 +278,17 @@ async function queryBench(store: KnexAuditStore): Promise<QueryResult[]> {
   const event = () => EVENTS[random(EVENTS.length)].eventName;
   const day = () => start + random(29) * DAY_MS;
   const actor = () => `user:default/user-${random(ACTORS)}`;
+  /** One event name, one day, newest 50: the first and second page shapes. */
+  const eventDayQuery = (): AuditQuery => {
+    const from = day();
+    return {
+      eventNames: [event()],
+      fromMs: from,
+      toMs: from + DAY_MS,
+      order: 'desc',
+      limit: 50,
+    };
+  };
   const shapes: {
     key: string;
     label: string;
@@ -287,31 +298,13 @@ async function queryBench(store: KnexAuditStore): Promise<QueryResult[]> {
     {
       key: 'eventRange',
       label: 'eventName + 1-day range, newest 50',
-      make: () => {
-        const from = day();
-        return {
-          eventNames: [event()],
-          fromMs: from,
-          toMs: from + DAY_MS,
-          order: 'desc',
-          limit: 50,
-        };
-      },
+      make: eventDayQuery,
     },
     {
       key: 'eventRangePage2',
       label: 'same, second page (keyset cursor)',
       page2: true,
-      make: () => {
-        const from = day();
-        return {
-          eventNames: [event()],
-          fromMs: from,
-          toMs: from + DAY_MS,
-          order: 'desc',
-          limit: 50,
-        };
-      },
+      make: eventDayQuery,
     },
     {
       key: 'actor',

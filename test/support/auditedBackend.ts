@@ -60,12 +60,27 @@ const denyMalloryPermissions = createServiceFactory({
   },
 });
 
+/** The entity kinds the example catalog holds. */
+export const CATALOG_RULES = [
+  {
+    allow: [
+      'Component',
+      'System',
+      'API',
+      'Group',
+      'User',
+      'Location',
+      'Template',
+    ],
+  },
+];
+
 /**
  * Lets tests register `file` locations (the default allows only `url`, and
  * this machine has no network to read URLs from). Test-only: a portal that
  * accepts file locations over HTTP would let users read the server's files.
  */
-const allowFileLocations = createBackendModule({
+export const allowFileLocations = createBackendModule({
   pluginId: 'catalog',
   moduleId: 'test-file-locations',
   register(reg) {
@@ -206,19 +221,7 @@ export async function startAuditedBackend(
           data: {
             permission: { enabled: true },
             catalog: {
-              rules: [
-                {
-                  allow: [
-                    'Component',
-                    'System',
-                    'API',
-                    'Group',
-                    'User',
-                    'Location',
-                    'Template',
-                  ],
-                },
-              ],
+              rules: CATALOG_RULES,
               locations: [
                 { type: 'file', target: path.join(EXAMPLES, 'locations.yaml') },
               ],

@@ -211,19 +211,17 @@ export class HttpAuditExchange implements AuditRequestContext {
     exchanges.set(res, this);
     this.keepJsonBody = keepJsonBody;
     this.#keepRawBody = keepRawBody;
-    if (!hookAppResponsePrototype(res)) {
-      if (keepJsonBody) {
-        this.originalJson = res.json;
-        res.json = ownJson;
-      }
-      this.originalEnd = res.end;
-      res.end = ownEnd as Response['end'];
-    } else if (Object.prototype.hasOwnProperty.call(res, 'end')) {
-      // Middleware ahead of us wrapped this response's end (compression, in
-      // Backstage's default root router): it writes the body, then calls the
-      // end it saw, which may predate the prototype hook. Wrap its wrapper,
-      // replacing a property the response already has: the record is
-      // written before any of that.
+    const viaPrototype = hookAppResponsePrototype(res);
+    if (!viaPrototype && keepJsonBody) {
+      this.originalJson = res.json;
+      res.json = ownJson;
+    }
+    // Middleware ahead of us may have wrapped this response's end itself
+    // (compression, in Backstage's default root router): it writes the body,
+    // then calls the end it saw, which may predate the prototype hook. Wrap
+    // its wrapper, replacing a property the response already has, so the
+    // record is written before any of that.
+    if (!viaPrototype || Object.prototype.hasOwnProperty.call(res, 'end')) {
       this.originalEnd = res.end;
       res.end = ownEnd as Response['end'];
     }
@@ -253,12 +251,8 @@ export class HttpAuditExchange implements AuditRequestContext {
 
   /** Resolves the actor through the plugin's own httpAuth, then records initiation. */
   async resolveActor(httpAuth: HttpAuthService): Promise<void> {
-    let actorId: string | null = null;
-    try {
-      actorId = await resolveActorId(httpAuth, this.req);
-    } catch {
-      // unauthenticated: recorded with a null actor
-    }
+    // Never rejects: unauthenticated or invalid credentials give null.
+    const actorId = await resolveActorId(httpAuth, this.req);
     try {
       this.actorResolved(actorId);
     } catch (error) {

@@ -57,7 +57,6 @@ export interface AuditStore {
   deleteOlderThan(tsMs: number): Promise<number>;
 }
 
-/** Derives a store row from a record and its serialized line. @public */
 // Records written in the same millisecond share a timestamp string: parse it once.
 let lastTimestamp = '';
 let lastTsMs = NaN;
@@ -70,6 +69,7 @@ function timestampMs(timestamp: string): number {
   return lastTsMs;
 }
 
+/** Derives a store row from a record and its serialized line. @public */
 export function toStoredRecord(
   id: string,
   record: AuditRecord,
