@@ -13,3 +13,4 @@ export * from './sinks/WinstonStreamSink';
 export * from './serialize';
 export * from './AuditLogService';
 export * from './DefaultAuditLogService';
+export * from './extensions';
