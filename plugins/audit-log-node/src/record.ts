@@ -25,6 +25,13 @@ export interface AuditActor {
   hostname?: string;
   /** The client's user agent. */
   client?: string;
+  /**
+   * `sha256:` and the first 16 hex digits of the SHA-256 of the bearer token
+   * the request presented, when it presented one: lets an investigator tell
+   * sessions apart without any part of the token itself. Absent without a
+   * token.
+   */
+  tokenFingerprint?: string;
 }
 
 /** @public */
@@ -41,6 +48,11 @@ export interface AuditRequest {
 export interface AuditResponse {
   status: number;
   body?: unknown;
+  /**
+   * True when the client closed the connection after `status` was sent but
+   * before the response was complete (a browser ending an event stream).
+   */
+  clientClosed?: boolean;
 }
 
 /** @public */
