@@ -4,14 +4,17 @@
  * canary secrets planted in every place a secret can travel, and reads the
  * process's whole stdout and stderr.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
+import {
+  ExampleBackend,
+  ROOT,
+  startExampleBackend,
+  waitForExampleEntity,
+} from './support/exampleBackend';
+import { assertValidRecords } from './support/recordSchema';
 
-const ROOT = path.resolve(__dirname, '..');
 const CANARIES = {
   query: 'canary-query-51d2',
   accessToken: 'canary-access-token-8be0',
@@ -23,23 +26,10 @@ const CANARIES = {
   taskSecret: 'canary-task-secret-6f14',
 };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
 describe('example backend started with npm start', () => {
-  let child: ChildProcess;
+  let backend: ExampleBackend;
   let stdout = '';
   let stderr = '';
-  let base = '';
-  let token = '';
   const auditIds: Record<string, string> = {};
 
   async function call(
@@ -48,10 +38,10 @@ describe('example backend started with npm start', () => {
     url: string,
     options: { body?: unknown; headers?: Record<string, string> } = {},
   ): Promise<Response> {
-    const res = await fetch(`${base}${url}`, {
+    const res = await fetch(`${backend.base}${url}`, {
       method,
       headers: {
-        Authorization: `Bearer ${token}`,
+        Authorization: `Bearer ${backend.token}`,
         ...(options.body ? { 'Content-Type': 'application/json' } : {}),
         ...options.headers,
       },
@@ -63,52 +53,8 @@ describe('example backend started with npm start', () => {
   }
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-e2e-'));
-    const overrides = path.join(dir, 'port.yaml');
-    fs.writeFileSync(
-      overrides,
-      `backend:\n  baseUrl: http://127.0.0.1:${port}\n  listen:\n    port: ${port}\n`,
-    );
-    child = spawn('npm', ['start', '--', '--config', overrides], {
-      cwd: ROOT,
-      detached: true,
-      env: { ...process.env, NODE_ENV: 'development', FORCE_COLOR: '0' },
-    });
-    child.stdout!.on('data', d => (stdout += d));
-    child.stderr!.on('data', d => (stderr += d));
-
-    const deadline = Date.now() + 150_000;
-    for (;;) {
-      if (Date.now() > deadline) {
-        throw new Error(`backend did not start:\n${stdout}\n${stderr}`);
-      }
-      try {
-        const res = await fetch(`${base}/api/auth/guest/refresh`, {
-          method: 'POST',
-        });
-        if (res.ok) {
-          token = (
-            (await res.json()) as { backstageIdentity: { token: string } }
-          ).backstageIdentity.token;
-          break;
-        }
-      } catch {
-        // not listening yet
-      }
-      await new Promise(r => setTimeout(r, 500));
-    }
-    for (let i = 0; i < 300; i++) {
-      const res = await fetch(
-        `${base}/api/catalog/entities/by-name/template/default/hello-audit`,
-        {
-          headers: { Authorization: `Bearer ${token}` },
-        },
-      );
-      if (res.ok) break;
-      await new Promise(r => setTimeout(r, 200));
-    }
+    backend = await startExampleBackend();
+    await waitForExampleEntity(backend, 'template:default/hello-audit');
 
     await call(
       'byName',
@@ -171,34 +117,22 @@ describe('example backend started with npm start', () => {
     // Let the task run (its `each` step renders the secret into its input).
     await new Promise(r => setTimeout(r, 3000));
 
-    process.kill(-child.pid!, 'SIGINT');
-    await new Promise<void>(resolve => {
-      const timer = setTimeout(() => {
-        process.kill(-child.pid!, 'SIGKILL');
-        resolve();
-      }, 20_000);
-      child.on('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await backend.stop();
+    stdout = backend.stdout();
+    stderr = backend.stderr();
   }, 240_000);
 
-  afterAll(() => {
-    if (child && child.exitCode === null) {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+  afterAll(async () => {
+    await backend?.stop();
   });
 
   function auditLines() {
-    return stdout
+    const records = stdout
       .split('\n')
       .filter(l => l.includes('"isAuditLog":true'))
       .map(l => JSON.parse(l));
+    assertValidRecords(records);
+    return records;
   }
 
   it('prints an initiation and a completion record on stdout for every request', () => {
@@ -265,7 +199,7 @@ describe('example backend started with npm start', () => {
       if (line.includes('isAuditLog')) {
         const parsed = JSON.parse(line);
         expect(parsed.isAuditLog).toBe(true);
-        expect(parsed.schemaVersion).toBe('1');
+        expect(parsed.schemaVersion).toBe('2');
       }
     }
   });

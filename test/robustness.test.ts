@@ -5,6 +5,7 @@
  * purpose (a route that throws, one whose meta extractor throws, one that uses
  * the plugin's own auditor).
  */
+import { createHash } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import {
@@ -307,11 +308,16 @@ describe('robustness', () => {
       .set('X-Forwarded-For', '203.0.113.9')
       .set('User-Agent', 'audit-test/1.0');
     const [init] = await backend.completion(res.headers['audit-id']);
+    const token = alice().replace(/^Bearer /, '');
     expect(init.actor).toEqual({
       actorId: 'user:default/alice',
       ip: '203.0.113.9',
       hostname: '203.0.113.9',
       client: 'audit-test/1.0',
+      tokenFingerprint: `sha256:${createHash('sha256')
+        .update(token)
+        .digest('hex')
+        .slice(0, 16)}`,
     });
   });
 

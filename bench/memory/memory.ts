@@ -68,6 +68,7 @@ async function main(): Promise<void> {
   );
   const stalled: AuditStore = {
     insert: () => new Promise<void>(() => {}),
+    ping: async () => {},
     query: async () => ({ items: [] }),
     get: async () => undefined,
     deleteOlderThan: async () => 0,

@@ -24,6 +24,7 @@ import { auditRootLoggerServiceFactory } from '@backstage-audit/plugin-audit-log
 import catalogAuditModule from '@backstage-audit/plugin-catalog-backend-module-audit-log';
 import scaffolderAuditModule from '@backstage-audit/plugin-scaffolder-backend-module-audit-log';
 import request from 'supertest';
+import { assertValidRecords } from './recordSchema';
 import type { JsonObject } from '@backstage/types';
 
 export const EXAMPLES = path.resolve(
@@ -166,12 +167,17 @@ export class OutputCapture {
     return this.chunks.join('');
   }
 
-  /** Every audit record printed so far, in order; fails on a malformed audit line. */
+  /**
+   * Every audit record printed so far, in order; fails on a malformed audit
+   * line or a record that does not match the published JSON Schema.
+   */
   records(): AuditRecord[] {
-    return this.text()
+    const records = this.text()
       .split('\n')
       .filter(line => line.includes('"isAuditLog":true'))
       .map(line => JSON.parse(line) as AuditRecord);
+    assertValidRecords(records);
+    return records;
   }
 }
 

@@ -27,7 +27,7 @@ export interface AuditEventInput {
     params?: Record<string, string>;
     body?: unknown;
   };
-  response?: { status: number; body?: unknown };
+  response?: { status: number; body?: unknown; clientClosed?: boolean };
   /** Errors or `{name, message}` objects; only for failed events. */
   errors?: unknown[];
   /** Secret values to scrub from every string of the record. */

@@ -19,6 +19,7 @@ import { defineAuditRoutes } from './routes/types';
 import { serializeAuditRecord } from './serialize';
 import { AuditSink, AuditSinkStats } from './sinks/types';
 import { WinstonStreamSink } from './sinks/WinstonStreamSink';
+import { assertValidRecords } from '../../../test/support/recordSchema';
 
 const UUID_RE =
   /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -48,11 +49,14 @@ function collectingStream(fail?: () => Error | undefined): Collected {
   return {
     stream,
     text,
-    records: () =>
-      text()
+    records: () => {
+      const records = text()
         .split('\n')
         .filter(line => line.length > 0)
-        .map(line => JSON.parse(line) as AuditRecord),
+        .map(line => JSON.parse(line) as AuditRecord);
+      assertValidRecords(records);
+      return records;
+    },
   };
 }
 
@@ -321,7 +325,7 @@ describe('DefaultAuditLogService', () => {
       expect(out.text()).not.toContain(CANARY);
     });
 
-    it('omits empty meta, params and query', () => {
+    it('omits empty meta, and always writes query and params as objects', () => {
       const { service, out } = setup();
       service.emit(
         event({
@@ -329,9 +333,21 @@ describe('DefaultAuditLogService', () => {
           request: { method: 'GET', url: '/entities', params: {}, query: {} },
         }),
       );
-      const [record] = out.records();
+      service.emit(event({ request: { method: 'GET', url: '/entities?x=1' } }));
+      const [record, withoutQueryAndParams] = out.records();
       expect(record.meta).toBeUndefined();
-      expect(record.request).toEqual({ method: 'GET', url: '/entities' });
+      expect(record.request).toEqual({
+        method: 'GET',
+        url: '/entities',
+        query: {},
+        params: {},
+      });
+      expect(withoutQueryAndParams.request).toEqual({
+        method: 'GET',
+        url: '/entities?x=1',
+        query: {},
+        params: {},
+      });
     });
   });
 

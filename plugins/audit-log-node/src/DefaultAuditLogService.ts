@@ -246,7 +246,12 @@ export class DefaultAuditLogService implements AuditLogService {
         actorId: event.actor.actorId ?? null,
         ip: event.actor.ip,
         hostname: event.actor.hostname,
-        client: event.actor.client,
+        // The user agent is the caller's to choose: it may carry anything.
+        client:
+          event.actor.client === undefined
+            ? undefined
+            : (redactor.copy(event.actor.client, opts) as string),
+        tokenFingerprint: event.actor.tokenFingerprint,
       },
     };
     if (event.meta) {
@@ -257,20 +262,16 @@ export class DefaultAuditLogService implements AuditLogService {
     }
     if (event.request) {
       const req = event.request;
+      // query and params are always objects, empty when there are none:
+      // consumers with fixed mappings expect both.
       const request: AuditRequest = {
         method: req.method,
         url: redactor.copy(req.url, opts) as string,
+        query: redactor.query(req.query, opts) ?? {},
+        params: req.params
+          ? (redactor.copy(req.params, opts) as Record<string, string>)
+          : {},
       };
-      const query = redactor.query(req.query, opts);
-      if (query !== undefined) {
-        request.query = query;
-      }
-      if (req.params && Object.keys(req.params).length > 0) {
-        request.params = redactor.copy(req.params, opts) as Record<
-          string,
-          string
-        >;
-      }
       if (req.body !== undefined) {
         request.body = redactor.copy(req.body, bodyOpts);
       }
@@ -280,6 +281,9 @@ export class DefaultAuditLogService implements AuditLogService {
       record.response = { status: event.response.status };
       if (event.response.body !== undefined) {
         record.response.body = redactor.copy(event.response.body, bodyOpts);
+      }
+      if (event.response.clientClosed) {
+        record.response.clientClosed = true;
       }
     }
     if (event.errors?.length) {

@@ -14,3 +14,12 @@ export * from './serialize';
 export * from './AuditLogService';
 export * from './DefaultAuditLogService';
 export * from './extensions';
+export {
+  isCredentialKey,
+  CREDENTIAL_KEY_RULES,
+} from './redaction/credentialKeys';
+export {
+  redactCredentialValues,
+  CREDENTIAL_VALUE_SHAPES,
+} from './redaction/credentialValues';
+export * from './schema';

@@ -4,7 +4,7 @@
  *
  * @public
  */
-export const AUDIT_SCHEMA_VERSION = '1';
+export const AUDIT_SCHEMA_VERSION = '2';
 
 /** @public */
 export type AuditStage = 'initiation' | 'completion';
@@ -39,8 +39,10 @@ export interface AuditRequest {
   method: string;
   /** Original URL with credential-like query values redacted. */
   url: string;
-  query?: unknown;
-  params?: Record<string, string>;
+  /** The parsed query, redacted; `{}` when there is none. */
+  query: Record<string, unknown>;
+  /** The route parameters, redacted; `{}` when there are none. */
+  params: Record<string, string>;
   body?: unknown;
 }
 

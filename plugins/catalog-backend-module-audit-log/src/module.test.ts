@@ -20,7 +20,12 @@ interface Call {
   body?: object;
   /** The row this call must hit (method + path pattern). */
   row: string;
-  check?: (init: AuditRecord, done: AuditRecord) => void;
+  /** The status the real catalog answers this call with. */
+  status: number;
+  /** What the row's records carry beyond the common fields. */
+  check: (init: AuditRecord, done: AuditRecord) => void;
+  /** Waits for what the call needs (an entity the catalog is still processing). */
+  prepare?: () => Promise<void>;
 }
 
 describe('catalog audit on the real catalog backend', () => {
@@ -48,7 +53,10 @@ describe('catalog audit on the real catalog backend', () => {
     await backend?.stop();
   });
 
-  async function send(call: Omit<Call, 'row'>, auth = alice()) {
+  async function send(
+    call: Pick<Call, 'method' | 'url' | 'body'>,
+    auth = alice(),
+  ) {
     let req = request(backend.server)
       [call.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'](call.url)
       .set('Authorization', auth);
@@ -62,16 +70,25 @@ describe('catalog audit on the real catalog backend', () => {
   }
 
   it('records every row of the catalog table, each as one initiation and one completion', async () => {
+    let locationId = '';
     const calls: Call[] = [
       {
         method: 'GET',
         url: '/api/catalog/entities?filter=kind=component',
         row: 'GET /entities',
+        status: 200,
+        check: (init, done) => {
+          expect(init.meta).toBeUndefined();
+          expect(done.meta).toBeUndefined();
+          // Streamed: never buffered, so no body in the record.
+          expect(done.response).toEqual({ status: 200 });
+        },
       },
       {
         method: 'GET',
         url: '/api/catalog/entities/by-query?filter=kind=component&limit=1',
         row: 'GET /entities/by-query',
+        status: 200,
         check: (_i, done) => {
           expect(done.meta?.totalEntities).toBe(2);
           expect(done.meta?.pageInfo).toHaveProperty('nextCursor');
@@ -82,6 +99,7 @@ describe('catalog audit on the real catalog backend', () => {
         url: '/api/catalog/entities/by-query',
         body: { query: { kind: 'component' } },
         row: 'POST /entities/by-query',
+        status: 200,
         check: (_i, done) =>
           expect(done.meta?.totalEntities).toEqual(expect.any(Number)),
       },
@@ -89,6 +107,7 @@ describe('catalog audit on the real catalog backend', () => {
         method: 'GET',
         url: `/api/catalog/entities/by-uid/UID`,
         row: 'GET /entities/by-uid/:uid',
+        status: 200,
         check: (init, done) => {
           expect(init.meta).toEqual({ uid });
           expect(done.meta).toEqual({
@@ -101,6 +120,7 @@ describe('catalog audit on the real catalog backend', () => {
         method: 'GET',
         url: '/api/catalog/entities/by-name/component/default/payments-api',
         row: 'GET /entities/by-name/:kind/:namespace/:name',
+        status: 200,
         check: init =>
           expect(init.meta).toEqual({
             entityRef: 'component:default/payments-api',
@@ -110,6 +130,7 @@ describe('catalog audit on the real catalog backend', () => {
         method: 'GET',
         url: '/api/catalog/entities/by-name/component/default/payments-worker/ancestry',
         row: 'GET /entities/by-name/:kind/:namespace/:name/ancestry',
+        status: 200,
         check: (_i, done) =>
           expect(done.meta).toMatchObject({
             rootEntityRef: 'component:default/payments-worker',
@@ -128,6 +149,7 @@ describe('catalog audit on the real catalog backend', () => {
           ],
         },
         row: 'POST /entities/by-refs',
+        status: 200,
         check: init =>
           expect(init.meta).toBeUndefined() /* body is read after initiation */,
       },
@@ -135,6 +157,7 @@ describe('catalog audit on the real catalog backend', () => {
         method: 'GET',
         url: '/api/catalog/entity-facets?facet=kind',
         row: 'GET /entity-facets',
+        status: 200,
         check: init => expect(init.meta).toEqual({ facets: 'kind' }),
       },
       {
@@ -142,6 +165,7 @@ describe('catalog audit on the real catalog backend', () => {
         url: '/api/catalog/entity-facets',
         body: { facets: ['kind'] },
         row: 'POST /entity-facets',
+        status: 200,
         check: (_i, done) => expect(done.meta).toEqual({ facets: ['kind'] }),
       },
       {
@@ -149,6 +173,7 @@ describe('catalog audit on the real catalog backend', () => {
         url: '/api/catalog/refresh',
         body: { entityRef: 'component:default/payments-api' },
         row: 'POST /refresh',
+        status: 200,
         check: (_i, done) =>
           expect(done.meta).toEqual({
             entityRef: 'component:default/payments-api',
@@ -171,6 +196,7 @@ describe('catalog audit on the real catalog backend', () => {
           },
         },
         row: 'POST /validate-entity',
+        status: 200,
         check: (_i, done) =>
           expect(done.meta).toEqual({
             entityRef: 'component:default/valid-one',
@@ -182,6 +208,7 @@ describe('catalog audit on the real catalog backend', () => {
         url: '/api/catalog/locations',
         body: { type: 'file', target: 'NEW_LOCATION' },
         row: 'POST /locations',
+        status: 201,
         check: (_i, done) => {
           expect(done.response?.status).toBe(201);
           expect(done.meta).toMatchObject({
@@ -191,17 +218,33 @@ describe('catalog audit on the real catalog backend', () => {
           expect(done.meta).not.toHaveProperty('isDryLog');
         },
       },
-      { method: 'GET', url: '/api/catalog/locations', row: 'GET /locations' },
+      {
+        method: 'GET',
+        url: '/api/catalog/locations',
+        row: 'GET /locations',
+        status: 200,
+        check: (init, done) => {
+          expect(init.meta).toBeUndefined();
+          expect(done.meta).toBeUndefined();
+          expect(done.request?.query).toEqual({});
+        },
+      },
       {
         method: 'POST',
         url: '/api/catalog/locations/by-query',
         body: {},
         row: 'POST /locations/by-query',
+        status: 200,
+        check: (_i, done) => {
+          expect(done.meta).toBeUndefined();
+          expect(done.request?.body).toBeUndefined();
+        },
       },
       {
         method: 'GET',
         url: '/api/catalog/locations/LOCATION_ID',
         row: 'GET /locations/:id',
+        status: 200,
         check: init => expect(init.meta).toEqual({ id: expect.any(String) }),
       },
       {
@@ -209,14 +252,27 @@ describe('catalog audit on the real catalog backend', () => {
         url: '/api/catalog/locations/LOCATION_ID',
         body: { type: 'file', target: 'NEW_LOCATION' },
         row: 'PUT /locations/:id',
+        status: 200,
+        check: (init, done) => {
+          expect(init.meta).toEqual({ id: expect.any(String) });
+          expect(done.meta).toEqual({
+            id: init.meta?.id,
+            location: { type: 'file', target: newLocationFile },
+          });
+        },
       },
       {
         method: 'GET',
-        url: '/api/catalog/locations/by-entity/component/default/payments-api',
+        // The component of the location created above: its location is registered.
+        url: '/api/catalog/locations/by-entity/component/default/brand-new',
         row: 'GET /locations/by-entity/:kind/:namespace/:name',
+        status: 200,
+        prepare: () =>
+          waitForEntity(backend.server, 'component:default/brand-new'),
         check: (_i, done) =>
-          expect(done.meta).toMatchObject({
-            locationRef: 'component:default/payments-api',
+          expect(done.meta).toEqual({
+            locationRef: 'component:default/brand-new',
+            id: locationId,
           }),
       },
       {
@@ -229,6 +285,7 @@ describe('catalog audit on the real catalog backend', () => {
           },
         },
         row: 'POST /analyze-location',
+        status: 200,
         check: (_i, done) =>
           expect(done.meta).toEqual({
             location: {
@@ -241,12 +298,14 @@ describe('catalog audit on the real catalog backend', () => {
         method: 'DELETE',
         url: '/api/catalog/locations/LOCATION_ID',
         row: 'DELETE /locations/:id',
+        status: 204,
         check: init => expect(init.meta).toEqual({ id: expect.any(String) }),
       },
       {
         method: 'DELETE',
         url: '/api/catalog/entities/by-uid/UID',
         row: 'DELETE /entities/by-uid/:uid',
+        status: 204,
         check: init => expect(init.meta).toEqual({ uid }),
       },
     ];
@@ -255,8 +314,8 @@ describe('catalog audit on the real catalog backend', () => {
     const rows = catalogAuditRoutes.routes.map(r => `${r.method} ${r.path}`);
     expect(new Set(calls.map(c => c.row))).toEqual(new Set(rows));
 
-    let locationId = '';
     for (const call of calls) {
+      await call.prepare?.();
       const url = call.url
         .replace('UID', uid)
         .replace('LOCATION_ID', locationId);
@@ -266,6 +325,10 @@ describe('catalog audit on the real catalog backend', () => {
           )
         : undefined;
       const { res, records } = await send({ method: call.method, url, body });
+      expect({ row: call.row, status: res.status }).toEqual({
+        row: call.row,
+        status: call.status,
+      });
       if (call.row === 'POST /locations') {
         locationId = res.body.location.id;
       }
@@ -286,12 +349,12 @@ describe('catalog audit on the real catalog backend', () => {
         eventName: row.eventName,
         stage: 'completion',
         actor: { actorId: 'user:default/alice' },
-        response: { status: res.status },
-        status: res.status < 400 ? 'succeeded' : 'failed',
+        response: { status: call.status },
+        status: call.status < 400 ? 'succeeded' : 'failed',
       });
       expect(init.auditId).toBe(done.auditId);
       expect(done.timestamp >= init.timestamp).toBe(true);
-      call.check?.(init, done);
+      call.check(init, done);
     }
   });
 

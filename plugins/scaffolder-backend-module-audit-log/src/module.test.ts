@@ -24,7 +24,10 @@ interface Call {
   url: string;
   body?: object;
   row: string;
-  check?: (init: AuditRecord, done: AuditRecord) => void;
+  /** The status the real scaffolder answers this call with. */
+  status: number;
+  /** What the row's records carry beyond the common fields. */
+  check: (init: AuditRecord, done: AuditRecord) => void;
 }
 
 describe('scaffolder audit on the real scaffolder backend', () => {
@@ -95,12 +98,18 @@ describe('scaffolder audit on the real scaffolder backend', () => {
         method: 'GET',
         url: '/api/scaffolder/v2/templates/default/template/hello-audit/parameter-schema',
         row: 'GET /v2/templates/:namespace/:kind/:name/parameter-schema',
+        status: 200,
         check: init => expect(init.meta).toEqual({ templateRef: TEMPLATE_REF }),
       },
       {
         method: 'GET',
         url: '/api/scaffolder/v2/actions',
         row: 'GET /v2/actions',
+        status: 200,
+        check: (init, done) => {
+          expect(init.meta).toBeUndefined();
+          expect(done.meta).toBeUndefined();
+        },
       },
       {
         method: 'POST',
@@ -111,6 +120,7 @@ describe('scaffolder audit on the real scaffolder backend', () => {
           secrets: { deployKey: CANARY },
         },
         row: 'POST /v2/tasks',
+        status: 201,
         check: (init, done) => {
           expect(init.meta).toBeUndefined();
           expect(done.meta).toEqual({
@@ -123,6 +133,7 @@ describe('scaffolder audit on the real scaffolder backend', () => {
         method: 'GET',
         url: '/api/scaffolder/v2/tasks?createdBy=user:default/alice',
         row: 'GET /v2/tasks',
+        status: 200,
         check: init =>
           expect(init.meta).toEqual({ createdBy: 'user:default/alice' }),
       },
@@ -130,25 +141,32 @@ describe('scaffolder audit on the real scaffolder backend', () => {
         method: 'GET',
         url: `/api/scaffolder/v2/tasks/${taskId}`,
         row: 'GET /v2/tasks/:taskId',
+        status: 200,
         check: init => expect(init.meta).toEqual({ taskId }),
       },
       {
         method: 'GET',
         url: `/api/scaffolder/v2/tasks/${taskId}/events`,
         row: 'GET /v2/tasks/:taskId/events',
+        status: 200,
         check: init => expect(init.meta).toEqual({ taskId }),
       },
       {
         method: 'GET',
         url: `/api/scaffolder/v2/tasks/${taskId}/eventstream`,
         row: 'GET /v2/tasks/:taskId/eventstream',
+        status: 200,
         // The task has finished: the stream replays its events and ends normally.
-        check: (_i, done) => expect(done.status).toBe('succeeded'),
+        check: (init, done) => {
+          expect(init.meta).toEqual({ taskId });
+          expect(done.response).toEqual({ status: 200 });
+        },
       },
       {
         method: 'POST',
         url: `/api/scaffolder/v2/tasks/${taskId}/cancel`,
         row: 'POST /v2/tasks/:taskId/cancel',
+        status: 200,
         check: init => expect(init.meta).toEqual({ taskId }),
       },
       {
@@ -156,6 +174,7 @@ describe('scaffolder audit on the real scaffolder backend', () => {
         url: `/api/scaffolder/v2/tasks/${taskId}/retry`,
         body: { secrets: { deployKey: CANARY } },
         row: 'POST /v2/tasks/:taskId/retry',
+        status: 201,
         check: (_i, done) => {
           expect(done.meta).toEqual({ taskId });
           expect(done.request?.body).toEqual({ secrets: { deployKey: '***' } });
@@ -171,6 +190,7 @@ describe('scaffolder audit on the real scaffolder backend', () => {
           directoryContents: [],
         },
         row: 'POST /v2/dry-run',
+        status: 200,
         check: (init, done) => {
           expect(done.response?.status).toBe(200);
           expect(init.meta).toEqual({ isDryLog: true });
@@ -190,6 +210,7 @@ describe('scaffolder audit on the real scaffolder backend', () => {
         url: '/api/scaffolder/v2/autocomplete/github/repositories',
         body: { token: CANARY, context: {} },
         row: 'POST /v2/autocomplete/:provider/:resource',
+        status: 400,
         check: (_i, done) => {
           expect(done.meta).toEqual({
             provider: 'github',
@@ -202,6 +223,11 @@ describe('scaffolder audit on the real scaffolder backend', () => {
         method: 'GET',
         url: '/api/scaffolder/v2/templating-extensions',
         row: 'GET /v2/templating-extensions',
+        status: 200,
+        check: (init, done) => {
+          expect(init.meta).toBeUndefined();
+          expect(done.meta).toBeUndefined();
+        },
       },
     ];
     const rows = scaffolderAuditRoutes.routes.map(r => `${r.method} ${r.path}`);
@@ -209,6 +235,10 @@ describe('scaffolder audit on the real scaffolder backend', () => {
 
     for (const call of calls) {
       const { res, records } = await send(call.method, call.url, call.body);
+      expect({ row: call.row, status: res.status }).toEqual({
+        row: call.row,
+        status: call.status,
+      });
       const row = scaffolderAuditRoutes.routes.find(
         r => `${r.method} ${r.path}` === call.row,
       )!;
@@ -223,13 +253,13 @@ describe('scaffolder audit on the real scaffolder backend', () => {
       });
       expect(done).toMatchObject({
         eventName: row.eventName,
-        response: { status: res.status },
-        status: res.status < 400 ? 'succeeded' : 'failed',
+        response: { status: call.status },
+        status: call.status < 400 ? 'succeeded' : 'failed',
       });
-      if (res.status >= 400) {
+      if (call.status >= 400) {
         expect(done.errors?.length).toBeGreaterThan(0);
       }
-      call.check?.(init, done);
+      call.check(init, done);
     }
   });
 
@@ -256,7 +286,7 @@ describe('scaffolder audit on the real scaffolder backend', () => {
     });
   });
 
-  it('records a stream the client closes early as failed, exactly once', async () => {
+  it('records a stream the client closes after its 200 by that status, marked clientClosed; one left before any status as failed 499', async () => {
     await waitForEntity(backend.server, 'template:default/wait-a-while');
     const created = await send('POST', '/api/scaffolder/v2/tasks', {
       templateRef: 'template:default/wait-a-while',
@@ -264,23 +294,53 @@ describe('scaffolder audit on the real scaffolder backend', () => {
     });
     const taskId = created.res.body.id as string;
     const address = backend.server.address() as { port: number };
-    const controller = new AbortController();
-    const response = await fetch(
-      `http://127.0.0.1:${address.port}/api/scaffolder/v2/tasks/${taskId}/eventstream`,
-      { headers: { Authorization: alice() }, signal: controller.signal },
-    );
-    const auditId = response.headers.get('audit-id')!;
-    expect(response.status).toBe(200);
-    controller.abort();
-    const records = await backend.completion(auditId);
+    const base = `http://127.0.0.1:${address.port}/api/scaffolder/v2/tasks/${taskId}`;
+
+    // A browser ends an event stream by closing it: the data was delivered.
+    const streaming = new AbortController();
+    const stream = await fetch(`${base}/eventstream`, {
+      headers: { Authorization: alice() },
+      signal: streaming.signal,
+    });
+    const streamId = stream.headers.get('audit-id')!;
+    expect(stream.status).toBe(200);
+    streaming.abort();
+    const records = await backend.completion(streamId);
     await new Promise(r => setTimeout(r, 100));
-    expect(backend.records({ auditId }).map(r => [r.stage, r.status])).toEqual([
+    expect(
+      backend.records({ auditId: streamId }).map(r => [r.stage, r.status]),
+    ).toEqual([
       ['initiation', 'succeeded'],
-      ['completion', 'failed'],
+      ['completion', 'succeeded'],
     ]);
-    expect(records[1].errors).toEqual([
-      { name: 'ClientClosedRequest', message: expect.any(String) },
-    ]);
+    expect(records[1].response).toEqual({ status: 200, clientClosed: true });
+    expect(records[1].errors).toBeUndefined();
+
+    // A long poll (no event after this index) left before any status was sent.
+    const polling = new AbortController();
+    const poll = fetch(`${base}/events?after=1000000`, {
+      headers: { Authorization: alice() },
+      signal: polling.signal,
+    }).catch(() => undefined);
+    let pollId: string | undefined;
+    for (let i = 0; i < 100 && !pollId; i++) {
+      await new Promise(r => setTimeout(r, 20));
+      pollId = backend
+        .records({ eventName: 'ScaffolderTaskEventFetch' })
+        .find(
+          r => r.stage === 'initiation' && r.meta?.taskId === taskId,
+        )?.auditId;
+    }
+    expect(pollId).toBeDefined();
+    polling.abort();
+    await poll;
+    const left = await backend.completion(pollId!);
+    expect(left[1]).toMatchObject({
+      status: 'failed',
+      response: { status: 499 },
+      errors: [{ name: 'ClientClosedRequest', message: expect.any(String) }],
+    });
+    expect(left[1].response?.clientClosed).toBeUndefined();
     await send('POST', `/api/scaffolder/v2/tasks/${taskId}/cancel`);
   });
 });

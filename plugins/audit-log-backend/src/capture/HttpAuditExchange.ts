@@ -119,6 +119,7 @@ class ResponseForMeta {
 interface Completion {
   status: number;
   outcome: AuditStatus;
+  clientClosed: boolean;
   errors?: unknown[];
   body: unknown;
   responseBody: unknown;
@@ -278,19 +279,22 @@ export class HttpAuditExchange implements AuditRequestContext {
     }
     this.#completed = true;
     const res = this.res;
-    const status =
-      aborted && !res.headersSent ? CLIENT_CLOSED_STATUS : res.statusCode;
+    // A client that leaves before any status was sent: 499, failed. One that
+    // closes after the status went out (a browser ending an event stream)
+    // got what the status says, marked clientClosed.
+    const unanswered = aborted && !res.headersSent;
+    const status = unanswered ? CLIENT_CLOSED_STATUS : res.statusCode;
     let outcome: AuditStatus =
-      status < 400 && !aborted ? 'succeeded' : 'failed';
+      status < 400 && !unanswered ? 'succeeded' : 'failed';
     let errors: unknown[] | undefined;
     if (this.error !== undefined) {
       outcome = 'failed';
       errors = [this.error];
-    } else if (aborted) {
+    } else if (unanswered) {
       errors = [
         {
           name: 'ClientClosedRequest',
-          message: 'The connection closed before the response was complete',
+          message: 'The connection closed before a response was sent',
         },
       ];
     } else if (outcome === 'failed') {
@@ -299,6 +303,7 @@ export class HttpAuditExchange implements AuditRequestContext {
     const completion: Completion = {
       status,
       outcome,
+      clientClosed: aborted && !unanswered,
       errors,
       body: this.req.body,
       responseBody: this.recordResponseBody ? this.responseBody : undefined,
@@ -363,6 +368,7 @@ export class HttpAuditExchange implements AuditRequestContext {
         ip: this.actor.ip,
         hostname: this.actor.hostname,
         client: this.actor.client,
+        tokenFingerprint: this.actor.tokenFingerprint,
       },
       meta,
       request: {
@@ -372,7 +378,13 @@ export class HttpAuditExchange implements AuditRequestContext {
         params: this.params,
         body,
       },
-      response: c ? { status: c.status, body: c.responseBody } : undefined,
+      response: c
+        ? {
+            status: c.status,
+            body: c.responseBody,
+            clientClosed: c.clientClosed,
+          }
+        : undefined,
       errors: errors?.length ? errors : undefined,
       secretValues,
       level: route?.level,

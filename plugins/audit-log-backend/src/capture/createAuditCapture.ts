@@ -19,6 +19,7 @@ import {
   UNMAPPED_EVENT,
 } from './HttpAuditExchange';
 import { compilePathPrefixes } from './requestFilter';
+import { tokenFingerprint } from './tokenFingerprint';
 
 /** @public */
 export interface AuditCaptureOptions {
@@ -100,7 +101,12 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
       req,
       res,
       auditId,
-      { ip, hostname: ip, client: req.headers['user-agent'] },
+      {
+        ip,
+        hostname: ip,
+        client: req.headers['user-agent'],
+        tokenFingerprint: tokenFingerprint(req),
+      },
       !route?.streamed && responseBodyEvents.has(eventName),
     );
     auditLog.requests.set(req, exchange);

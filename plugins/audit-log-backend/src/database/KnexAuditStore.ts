@@ -7,6 +7,8 @@ import {
   AuditPage,
   AuditQuery,
   AuditStore,
+  columnValue,
+  COLUMN_WIDTHS,
   StoredAuditRecord,
 } from './AuditStore';
 
@@ -191,20 +193,42 @@ export class KnexAuditStore implements AuditStore {
     }
   }
 
+  async ping(): Promise<void> {
+    await this.knex.raw('select 1');
+  }
+
   async query(q: AuditQuery): Promise<AuditPage> {
     const builder = this.knex<Row>(TABLE).select('*');
+    // Filter values as the columns hold them (cut, NUL replaced).
+    const w = COLUMN_WIDTHS;
     if (q.fromMs !== undefined) builder.where('ts_ms', '>=', q.fromMs);
     if (q.toMs !== undefined) builder.where('ts_ms', '<', q.toMs);
-    if (q.eventNames?.length) builder.whereIn('event_name', q.eventNames);
-    if (q.actorId !== undefined) builder.where('actor_id', q.actorId);
-    if (q.status !== undefined) builder.where('status', q.status);
-    if (q.stage !== undefined) builder.where('stage', q.stage);
-    if (q.plugin !== undefined) builder.where('plugin', q.plugin);
-    if (q.auditId !== undefined) builder.where('audit_id', q.auditId);
-    if (q.taskId !== undefined) builder.where('task_id', q.taskId);
-    if (q.entityRef !== undefined) builder.where('entity_ref', q.entityRef);
+    if (q.eventNames?.length) {
+      builder.whereIn(
+        'event_name',
+        q.eventNames.map(n => columnValue(n, w.eventName)),
+      );
+    }
+    const exact: Array<[keyof AuditQuery, string, number]> = [
+      ['actorId', 'actor_id', w.actorId],
+      ['status', 'status', w.status],
+      ['stage', 'stage', w.stage],
+      ['plugin', 'plugin', w.plugin],
+      ['auditId', 'audit_id', w.auditId],
+      ['taskId', 'task_id', w.taskId],
+      ['entityRef', 'entity_ref', w.entityRef],
+    ];
+    for (const [field, column, width] of exact) {
+      const value = q[field];
+      if (typeof value === 'string') {
+        builder.where(column, columnValue(value, width));
+      }
+    }
     if (q.urlContains !== undefined) {
-      const escaped = q.urlContains.replace(/[\\%_]/g, c => `\\${c}`);
+      const escaped = columnValue(q.urlContains).replace(
+        /[\\%_]/g,
+        c => `\\${c}`,
+      );
       builder.whereRaw(`url like ? escape '\\'`, [`%${escaped}%`]);
     }
     const cmp = q.order === 'asc' ? '>' : '<';
@@ -234,6 +258,11 @@ export class KnexAuditStore implements AuditStore {
   }
 
   async get(id: string): Promise<StoredAuditRecord | undefined> {
+    // Row ids are UUIDs: anything else cannot match (and PostgreSQL would
+    // reject a NUL in the comparison).
+    if (!/^[0-9a-f-]{36}$/i.test(id)) {
+      return undefined;
+    }
     const row = await this.knex<Row>(TABLE).where('id', id).first();
     return row ? fromRow(row) : undefined;
   }

@@ -4,6 +4,7 @@ import {
   AuditSinkStats,
 } from '@backstage-audit/plugin-audit-log-node';
 import { AuditStore, StoredAuditRecord, toStoredRecord } from './AuditStore';
+import { insertIsolating } from './insertIsolating';
 import { orderedId } from './orderedId';
 
 /** @public */
@@ -42,6 +43,8 @@ export class StoreSink implements AuditSink {
   #running?: Promise<void>;
   #retryDelay = 0;
   #written = 0;
+  #degraded = 0;
+  #rejected = 0;
   #dropped = 0;
   #retries = 0;
   #closed = false;
@@ -98,7 +101,28 @@ export class StoreSink implements AuditSink {
     while (this.#queue.length > 0) {
       const batch = this.#queue.slice(0, this.#batchSize);
       try {
-        await this.#store.insert(batch);
+        await insertIsolating(this.#store, batch, {
+          degraded: (row, error) => {
+            this.#degraded++;
+            this.#onError?.(
+              new Error(
+                `store refused record ${row.auditId} (${String(
+                  (error as Error)?.message,
+                ).slice(0, 200)}); stored in minimal form`,
+              ),
+            );
+          },
+          rejected: (row, error) => {
+            this.#rejected++;
+            this.#onError?.(
+              new Error(
+                `store refused record ${row.auditId} even in minimal form (${String(
+                  (error as Error)?.message,
+                ).slice(0, 200)}); not stored`,
+              ),
+            );
+          },
+        });
       } catch (error) {
         // The batch stays queued and is retried: a failed attempt loses nothing.
         this.#retries++;
@@ -155,14 +179,17 @@ export class StoreSink implements AuditSink {
     }
   }
 
-  stats(): AuditSinkStats & { retries: number } {
+  stats(): AuditSinkStats & { retries: number; degraded: number } {
     return {
-      written: this.#written,
-      // Inserts are retried until they succeed; records are lost only by overflow (dropped).
-      failed: 0,
+      // Stored in full.
+      written: this.#written - this.#degraded - this.#rejected,
+      // Refused by the database even in minimal form: not stored.
+      failed: this.#rejected,
       dropped: this.#dropped,
       queued: this.#queue.length,
       retries: this.#retries,
+      // Refused by the database; a minimal form was stored instead.
+      degraded: this.#degraded,
     };
   }
 }

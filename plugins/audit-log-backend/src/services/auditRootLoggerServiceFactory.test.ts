@@ -45,3 +45,73 @@ describe('createOrdinaryLogSafetyFormat', () => {
     expect(lines[0]).not.toContain('isAuditLog');
   });
 });
+
+describe('createOrdinaryLogSafetyFormat: credentials in structured fields and embedded text', () => {
+  const CANARY = 'canary-log-5e1b';
+
+  it("masks the step inputs of the scaffolder's dry-run line, printed as JSON in the message", () => {
+    const { log, lines } = logger();
+    const inputs = {
+      message: 'hello',
+      password: CANARY,
+      clientSecret: CANARY,
+      authorization: `Bearer ${CANARY}`,
+      api_key: CANARY,
+      nested: { sshKey: { value: CANARY }, list: [{ passwd: CANARY }] },
+    };
+    // The scaffolder's step logger colours the level and prints the inputs pretty.
+    log.info(
+      `\u001b[32minfo\u001b[39m: Running debug:log in dry-run mode with inputs (secrets redacted): ${JSON.stringify(
+        inputs,
+        undefined,
+        2,
+      )}`,
+    );
+    expect(lines.join('')).not.toContain(CANARY);
+    const message: string = JSON.parse(lines[0]).message;
+    const json = JSON.parse(message.slice(message.indexOf('{')));
+    expect(json).toEqual({
+      message: 'hello',
+      password: '***',
+      clientSecret: '***',
+      authorization: '***',
+      api_key: '***',
+      nested: { sshKey: '***', list: [{ passwd: '***' }] },
+    });
+  });
+
+  it('masks credential keys at any depth of structured fields, and key=value text', () => {
+    const { log, lines } = logger();
+    log.warn(`login failed for user=bob password=${CANARY}`, {
+      token: CANARY,
+      request: { headers: { authorization: `Bearer ${CANARY}` }, id: 7 },
+      detail: `{"apiKey":"${CANARY}"}`,
+    });
+    expect(lines.join('')).not.toContain(CANARY);
+    const parsed = JSON.parse(lines[0]);
+    expect(parsed.message).toBe('login failed for user=bob password=***');
+    expect(parsed.token).toBe('***');
+    expect(parsed.request).toEqual({
+      headers: { authorization: '***' },
+      id: 7,
+    });
+  });
+
+  it('keeps errors as errors, with credentials gone from message and stack', () => {
+    const lines: unknown[] = [];
+    const format = createOrdinaryLogSafetyFormat(Redactor.create());
+    const error = new Error(`connect postgres://app:${CANARY}@db/x failed`);
+    const out = format.transform({
+      level: 'error',
+      message: 'db',
+      error,
+    }) as Record<string, unknown>;
+    lines.push(out);
+    const copy = out.error as Error;
+    expect(copy).toBeInstanceOf(Error);
+    expect(copy.message).toBe('connect postgres://app:***@db/x failed');
+    expect(copy.stack).not.toContain(CANARY);
+    // The caller's error object is left as it was.
+    expect(error.message).toContain(CANARY);
+  });
+});

@@ -7,16 +7,54 @@ import {
   WinstonLoggerLevelOverride,
 } from '@backstage/backend-defaults/rootLogger';
 import { createConfigSecretEnumerator } from '@backstage/backend-defaults/rootConfig';
-import { Redactor } from '@backstage-audit/plugin-audit-log-node';
+import { Redactor, REDACTED } from '@backstage-audit/plugin-audit-log-node';
 import * as winston from 'winston';
 import { readAuditLogConfig } from '../config';
 
+/** Fields winston and Backstage's logger own; never rewritten. */
+const KEPT_FIELDS = new Set(['level', 'message']);
+
+/** A copy of an error with credentials redacted from its message and stack. */
+function redactError(redactor: Redactor, error: Error): Error {
+  const copy = Object.create(Object.getPrototypeOf(error)) as Error;
+  for (const key of Object.getOwnPropertyNames(error)) {
+    const value = (error as unknown as Record<string, unknown>)[key];
+    Object.defineProperty(copy, key, {
+      value: redactField(redactor, key, value),
+      writable: true,
+      configurable: true,
+      enumerable: Object.prototype.propertyIsEnumerable.call(error, key),
+    });
+  }
+  return copy;
+}
+
+function redactField(redactor: Redactor, key: string, value: unknown): unknown {
+  if (redactor.isSensitiveKey(key)) {
+    return value === undefined || value === null ? value : REDACTED;
+  }
+  if (typeof value === 'string') {
+    return redactor.text(value);
+  }
+  if (value instanceof Error) {
+    return redactError(redactor, value);
+  }
+  if (value && typeof value === 'object') {
+    return redactor.copy(value);
+  }
+  return value;
+}
+
 /**
- * A winston format for the backend's ordinary logs: redacts credential-like
- * query values in messages and URLs (Backstage's access log prints full URLs),
- * and makes sure no ordinary log line can pass for an audit record, neither
- * by a top-level `isAuditLog` field nor by the word in its message (the
- * documented cluster-logging filter matches on the message text).
+ * A winston format for the backend's ordinary logs: redacts credentials
+ * wherever they sit in a log entry. Fields under credential-like keys are
+ * masked at any depth; strings, the message included, lose credential-shaped
+ * values, `key=value` pairs with a credential key (URLs in Backstage's access
+ * log, `password=...` text) and values under credential keys in embedded
+ * JSON (the scaffolder's dry-run line prints each step's inputs as JSON).
+ * It also makes sure no ordinary log line can pass for an audit record,
+ * neither by a top-level `isAuditLog` field nor by the word in its message
+ * (the documented cluster-logging filter matches on the message text).
  *
  * @public
  */
@@ -25,15 +63,17 @@ export function createOrdinaryLogSafetyFormat(
 ): winston.Logform.Format {
   return winston.format(info => {
     const record = info as Record<string, unknown>;
+    delete record.isAuditLog;
     if (typeof record.message === 'string') {
       record.message = redactor
-        .url(record.message)
+        .text(record.message)
         .replace(/isAuditLog/g, 'isAudit_Log');
     }
-    if (typeof record.url === 'string') {
-      record.url = redactor.url(record.url);
+    for (const key of Object.keys(record)) {
+      if (!KEPT_FIELDS.has(key)) {
+        record[key] = redactField(redactor, key, record[key]);
+      }
     }
-    delete record.isAuditLog;
     return info;
   })();
 }

@@ -1,15 +1,7 @@
 import { REDACTED } from '../record';
-
-/**
- * Key names whose values are always redacted, matched case-insensitively as a
- * substring of the key ("authorizationToken", "x-api-key", "clientSecret").
- * Over-redaction is the safe failure: a false positive hides a value, a false
- * negative leaks one.
- *
- * @public
- */
-export const DEFAULT_CREDENTIAL_KEY_PATTERN =
-  'pass(word|wd|phrase)?|secret|token|credential|authorization|cookie|api[-_]?key|private[-_]?key|access[-_]?key|session[-_]?id|signature|bearer';
+import { isCredentialKey } from './credentialKeys';
+import { redactCredentialValues } from './credentialValues';
+import { redactEmbeddedObjects, redactKeyValuePairs } from './textRedaction';
 
 /** Query parameters redacted in every URL by default. @public */
 export const DEFAULT_REDACTED_QUERY_PARAMS = [
@@ -22,7 +14,10 @@ export const DEFAULT_REDACTED_QUERY_PARAMS = [
 export interface RedactorOptions {
   /** Extra exact key names (case-insensitive) whose values are redacted. */
   keys?: string[];
-  /** Regular expression (source) matched against key names, case-insensitive. */
+  /**
+   * Regular expression (source) matched against key names, case-insensitive,
+   * in addition to the built-in credential key rules (`credentialKeys.ts`).
+   */
   keyPattern?: string;
   /** Query parameter names whose values are redacted in URLs and URL-like strings. */
   queryParams?: string[];
@@ -126,7 +121,7 @@ function decodeParamName(name: string): string {
  * @public
  */
 export class Redactor {
-  readonly #keyPattern: RegExp;
+  readonly #keyPattern?: RegExp;
   readonly #keys: Set<string>;
   readonly #queryParams: Set<string>;
   readonly #maxDepth: number;
@@ -140,10 +135,9 @@ export class Redactor {
   }
 
   private constructor(options: RedactorOptions) {
-    this.#keyPattern = new RegExp(
-      options.keyPattern ?? DEFAULT_CREDENTIAL_KEY_PATTERN,
-      'i',
-    );
+    this.#keyPattern = options.keyPattern
+      ? new RegExp(options.keyPattern, 'i')
+      : undefined;
     this.#keys = new Set((options.keys ?? []).map(k => k.toLowerCase()));
     this.#queryParams = new Set(
       (options.queryParams ?? DEFAULT_REDACTED_QUERY_PARAMS).map(k =>
@@ -159,7 +153,10 @@ export class Redactor {
   isSensitiveKey(key: string): boolean {
     let hit = this.#sensitiveKeyCache.get(key);
     if (hit === undefined) {
-      hit = this.#keys.has(key.toLowerCase()) || this.#keyPattern.test(key);
+      hit =
+        this.#keys.has(key.toLowerCase()) ||
+        isCredentialKey(key) ||
+        (this.#keyPattern?.test(key) ?? false);
       // Keys come from request bodies: bound the cache so it cannot grow without limit.
       if (this.#sensitiveKeyCache.size < 4096) {
         this.#sensitiveKeyCache.set(key, hit);
@@ -231,8 +228,34 @@ export class Redactor {
     return out === undefined ? url : out + url.slice(copied);
   }
 
+  /**
+   * Redacts credentials in free text, whatever key they sit under:
+   * credential-shaped values (JWTs, `Bearer ...`, PEM private keys, URL
+   * passwords, prefixed API tokens), `key=value` pairs with a sensitive key
+   * anywhere (query strings included), and values under sensitive keys in
+   * embedded JSON or JavaScript object text. Returns `s` itself when there is
+   * nothing to redact.
+   */
+  text(s: string): string {
+    let out = redactCredentialValues(s);
+    if (out.indexOf('=') !== -1) {
+      out = redactKeyValuePairs(out, this.#isSensitiveParam);
+    }
+    if (out.indexOf('"') !== -1 || out.indexOf("'") !== -1) {
+      out = redactEmbeddedObjects(out, this.#isSensitiveKeyBound);
+    }
+    return out;
+  }
+
+  readonly #isSensitiveParam = (name: string) =>
+    this.isSensitiveQueryParam(name);
+  readonly #isSensitiveKeyBound = (key: string) => this.isSensitiveKey(key);
+
   /** Redacted copy of a parsed query object (`req.query`). */
-  query(query: unknown, options: RedactOptions = {}): unknown {
+  query(
+    query: unknown,
+    options: RedactOptions = {},
+  ): Record<string, unknown> | undefined {
     if (!query || typeof query !== 'object') {
       return undefined;
     }
@@ -294,9 +317,7 @@ export class Redactor {
       state.scrub.lastIndex = 0;
       out = out.replace(state.scrub, REDACTED);
     }
-    if (out.indexOf('=') !== -1) {
-      out = this.url(out);
-    }
+    out = this.text(out);
     if (out.length > this.#maxStringLength) {
       out = `${out.slice(0, this.#maxStringLength)}…[truncated ${
         out.length - this.#maxStringLength

@@ -1,4 +1,8 @@
+import { ConfigReader } from '@backstage/config';
+import type { TaskContext } from '@backstage/plugin-scaffolder-node';
+import { CreationAuditIds } from './CreationAuditIds';
 import { StepRenderer } from './StepRenderer';
+import { TaskRunFactory } from './taskRuns';
 import { TaskAuditTrail, TaskRun } from './TaskAuditTrail';
 import { recordingAuditLog } from './testUtils';
 
@@ -151,14 +155,75 @@ describe('TaskAuditTrail', () => {
   });
 
   it('never copies the task secrets themselves, only their values are used to scrub', () => {
-    const { trail: t, records } = trail();
+    // The task context as the scaffolder hands it to a worker (a stand-in
+    // object: the real scaffolder is exercised in lifecycle.test.ts). Its
+    // secrets hold user secrets, the caller's token and the initiator's
+    // credentials, and the parameters and step inputs refer to them.
+    const INITIATOR = 'initiator-credentials-token-9d2c';
+    const task = {
+      taskId: 'task-9',
+      createdBy: 'user:default/alice',
+      secrets: {
+        key: SECRET,
+        backstageToken: TOKEN,
+        __initiatorCredentials: JSON.stringify({
+          $$type: '@backstage/BackstageCredentials',
+          principal: { type: 'user', userEntityRef: 'user:default/alice' },
+          token: INITIATOR,
+        }),
+      },
+      spec: {
+        templateInfo: { entityRef: 'template:default/t' },
+        user: { ref: 'user:default/alice' },
+        parameters: { name: 'World', pasted: `token is ${TOKEN}` },
+        steps: [
+          {
+            id: 'a',
+            name: 'A',
+            action: 'debug:log',
+            input: {
+              m: '${{ secrets.key }}',
+              t: 'Bearer ${{ secrets.backstageToken }}',
+            },
+          },
+        ],
+      },
+      cancelSignal: new AbortController().signal,
+    } as unknown as TaskContext;
+    const audit = recordingAuditLog();
+    const runs = new TaskRunFactory({
+      config: new ConfigReader({}),
+      creationAuditIds: new CreationAuditIds(),
+    });
+    const t = new TaskAuditTrail(
+      {
+        auditLog: audit.auditLog,
+        executedBy: 'plugin:scaffolder',
+        parameterMaxLength: 256,
+      },
+      runs.fromTask(task),
+    );
     t.started();
+    t.log('Beginning step A', { stepId: 'a', status: 'processing' });
+    t.log(`Finished step A with ${SECRET}`, {
+      stepId: 'a',
+      status: 'completed',
+    });
     t.ended('completed');
-    for (const r of records) {
-      expect(JSON.stringify(r)).not.toMatch(
-        /backstageToken|__initiatorCredentials|secretValues/,
-      );
+
+    const text = audit.text();
+    for (const leaked of [SECRET, TOKEN, INITIATOR, '__initiatorCredentials']) {
+      expect({ leaked, found: text.includes(leaked) }).toEqual({
+        leaked,
+        found: false,
+      });
     }
+    const [execution, stepStart] = audit.records;
+    expect(execution.meta?.parameters).toEqual({
+      name: 'World',
+      pasted: 'token is ***',
+    });
+    expect(stepStart.meta?.stepInputs).toEqual({ m: '***', t: 'Bearer ***' });
   });
 
   it('reports a failure of its own and never throws', () => {

@@ -3,6 +3,7 @@ import {
   DefaultAuditLogService,
   Redactor,
 } from '@backstage-audit/plugin-audit-log-node';
+import { assertValidRecords } from '../../../../test/support/recordSchema';
 
 /** The real audit pipeline with a sink that keeps every record (tests only). */
 export function recordingAuditLog() {
@@ -14,6 +15,7 @@ export function recordingAuditLog() {
       {
         name: 'recording',
         write(record, line) {
+          assertValidRecords([JSON.parse(line)]);
           records.push(record);
           lines.push(line);
         },
