@@ -57,7 +57,7 @@ export interface Config {
     redaction?: {
       /** Extra key names whose values are redacted (case-insensitive), in addition to the pattern. */
       keys?: string[];
-      /** Regular expression matched against key names (case-insensitive). Default: see README. */
+      /** Regular expression of more key names to redact (case-insensitive), besides the built-in credential key rules (see README). */
       keyPattern?: string;
       /** Query parameters whose values are redacted. Default ['token', 'access_token', 'api_key']. */
       queryParams?: string[];

@@ -7,7 +7,15 @@ function read(data: ConstructorParameters<typeof ConfigReader>[0]) {
 
 describe('readAuditLogConfig', () => {
   it('returns the defaults without an auditLog section', () => {
-    expect(read({})).toEqual({
+    const { sinks, ...rest } = read({});
+    // Two sinks from their own sections: stdout, synchronous, and the store.
+    expect(
+      sinks.map(s => [s.name, s.type, s.delivery, s.level, s.queue.maxRecords]),
+    ).toEqual([
+      ['stdout', 'stdout', undefined, 'info', 10000],
+      ['store', 'store', undefined, 'silly', 50000],
+    ]);
+    expect(rest).toEqual({
       enabled: true,
       plugins: ['catalog', 'scaffolder'],
       trustProxy: false,
@@ -21,7 +29,7 @@ describe('readAuditLogConfig', () => {
         keyPattern: undefined,
         queryParams: ['token', 'access_token', 'api_key'],
       },
-      stdout: { enabled: true, level: 'info' },
+      stdout: { enabled: true, level: 'info', delivery: undefined },
       store: {
         enabled: true,
         retentionDays: undefined,
@@ -30,6 +38,7 @@ describe('readAuditLogConfig', () => {
         batchSize: 500,
         flushIntervalMs: 50,
       },
+      shutdownTimeoutMs: 10000,
     });
   });
 
@@ -73,7 +82,9 @@ describe('readAuditLogConfig', () => {
         },
       },
     });
-    expect(config).toEqual({
+    const { sinks, ...rest } = config;
+    expect(sinks).toEqual([]);
+    expect(rest).toEqual({
       enabled: false,
       plugins: ['catalog', 'todo'],
       trustProxy: 2,
@@ -90,7 +101,7 @@ describe('readAuditLogConfig', () => {
       body: { maxBytes: 1024 },
       errors: { includeStack: true },
       redaction: { keys: ['ssn'], keyPattern: '^x-.*$', queryParams: ['sig'] },
-      stdout: { enabled: false, level: 'verbose' },
+      stdout: { enabled: false, level: 'verbose', delivery: undefined },
       store: {
         enabled: false,
         retentionDays: 400,
@@ -99,6 +110,98 @@ describe('readAuditLogConfig', () => {
         batchSize: 2,
         flushIntervalMs: 7,
       },
+      shutdownTimeoutMs: 10000,
+    });
+  });
+
+  describe('sinks', () => {
+    it('reads named sinks, replaces a built-in one of the same name, and drops disabled ones', () => {
+      const { sinks } = read({
+        auditLog: {
+          stdout: { delivery: 'batched' },
+          sinks: {
+            archive: {
+              type: 'file',
+              format: 'backstage-auditor',
+              delivery: 'blocking',
+              level: 'warn',
+              path: '/var/log/audit.log',
+              queue: { maxRecords: 7, batchSize: 3 },
+              waitTimeoutMs: 250,
+            },
+            store: { type: 'store', delivery: 'strict' },
+            off: { type: 'file', enabled: false },
+          },
+        },
+      });
+      expect(
+        sinks.map(s => [
+          s.name,
+          s.type,
+          s.format,
+          s.delivery,
+          s.level,
+          s.queue.maxRecords,
+          s.queue.batchSize,
+          s.waitTimeoutMs,
+          s.configKey,
+        ]),
+      ).toEqual([
+        [
+          'stdout',
+          'stdout',
+          undefined,
+          'batched',
+          'info',
+          10000,
+          500,
+          5000,
+          'auditLog.stdout',
+        ],
+        [
+          'store',
+          'store',
+          undefined,
+          'strict',
+          'silly',
+          10000,
+          500,
+          5000,
+          'auditLog.sinks.store',
+        ],
+        [
+          'archive',
+          'file',
+          'backstage-auditor',
+          'blocking',
+          'warn',
+          7,
+          3,
+          250,
+          'auditLog.sinks.archive',
+        ],
+      ]);
+      // The type's own keys stay in its block.
+      expect(sinks[2].config.getString('path')).toBe('/var/log/audit.log');
+    });
+
+    it.each([
+      ['auditLog.sinks.a.type', { a: {} }],
+      [
+        'auditLog.sinks.a.delivery',
+        { a: { type: 'file', delivery: 'eventually' } },
+      ],
+      ['auditLog.sinks.a.level', { a: { type: 'file', level: 'loud' } }],
+      [
+        'auditLog.sinks.a.queue.maxRecords',
+        { a: { type: 'file', queue: { maxRecords: 0 } } },
+      ],
+      [
+        'auditLog.sinks.a.waitTimeoutMs',
+        { a: { type: 'file', waitTimeoutMs: -1 } },
+      ],
+    ])('rejects a bad %s naming the key', (key, sinks) => {
+      expect(() => read({ auditLog: { sinks } })).toThrow(key);
     });
   });
 

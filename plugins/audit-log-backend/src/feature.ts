@@ -1,22 +1,45 @@
 import { createBackendFeatureLoader } from '@backstage/backend-plugin-api';
-import { auditLogServiceFactory } from './services/auditLogServiceFactory';
-import { auditHttpRouterServiceFactory } from './services/auditHttpRouterServiceFactory';
-import { auditAuditorServiceFactory } from './services/auditAuditorServiceFactory';
 import { auditLogPlugin } from './plugin';
+import { auditAuditorServiceFactory } from './services/auditAuditorServiceFactory';
+import { auditHttpRouterServiceFactory } from './services/auditHttpRouterServiceFactory';
+import { auditLogCoreServiceFactory } from './services/auditLogCoreServiceFactory';
+import { auditLogServiceFactory } from './services/auditLogServiceFactory';
+import {
+  auditLogRouteTableServiceFactory,
+  rhdhFormatServiceFactory,
+  stdoutSinkTypeServiceFactory,
+  storeSinkTypeServiceFactory,
+} from './services/builtInExtensions';
+
+/**
+ * The parts of the audit log, for backends (and tests) that add them one by
+ * one rather than through the feature loader. Add all of them.
+ *
+ * @public
+ */
+export const auditLogFeatures = [
+  auditLogCoreServiceFactory,
+  auditLogServiceFactory,
+  auditHttpRouterServiceFactory,
+  auditAuditorServiceFactory,
+  rhdhFormatServiceFactory,
+  stdoutSinkTypeServiceFactory,
+  storeSinkTypeServiceFactory,
+  auditLogRouteTableServiceFactory,
+  auditLogPlugin,
+] as const;
 
 /**
  * Everything `backend.add(import('@backstage-audit/plugin-audit-log-backend'))`
- * installs: the audit pipeline, the capturing HTTP router, the redacting
- * auditor, and the audit-log plugin (store, query API, retention). A factory the backend already added explicitly for one of these
- * services wins over the one here.
+ * installs: the audit pipeline with its built-in formats and sinks, the
+ * capturing HTTP router, the redacting auditor, and the audit-log plugin
+ * (store, query API, retention). A factory the backend already added
+ * explicitly for `httpRouter` or `auditor` wins over the one here.
  *
  * @public
  */
 export default createBackendFeatureLoader({
   *loader() {
-    yield auditLogServiceFactory;
-    yield auditHttpRouterServiceFactory;
-    yield auditAuditorServiceFactory;
-    yield auditLogPlugin;
+    yield* auditLogFeatures;
   },
 });

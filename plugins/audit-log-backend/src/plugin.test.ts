@@ -14,10 +14,7 @@ import {
   waitForEntity,
 } from '../../../test/support/auditedBackend';
 import { KnexAuditStore } from './database/KnexAuditStore';
-import { auditLogPlugin } from './plugin';
-import { auditLogServiceFactory } from './services/auditLogServiceFactory';
-import { auditHttpRouterServiceFactory } from './services/auditHttpRouterServiceFactory';
-import { auditAuditorServiceFactory } from './services/auditAuditorServiceFactory';
+import { auditLogFeatures } from './feature';
 
 /** Reaches the audit-log plugin's own database and scheduler, as a module of it. */
 let pluginDatabase: DatabaseService;
@@ -63,13 +60,7 @@ describe('audit-log plugin: store and query API on the real backend', () => {
   beforeAll(async () => {
     backend = await startAuditedBackend({
       auditLog: { store: { retention: { days: 30 } } },
-      auditLogFeatures: [
-        auditLogServiceFactory,
-        auditHttpRouterServiceFactory,
-        auditAuditorServiceFactory,
-        auditLogPlugin,
-        probe,
-      ],
+      auditLogFeatures: [...auditLogFeatures, probe],
     });
     await waitForEntity(backend.server, 'template:default/hello-audit');
   });

@@ -3,19 +3,18 @@ import {
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
 import { auditLogServiceRef } from '@backstage-audit/plugin-audit-log-node';
-import { auditLogAuditRoutes } from './auditLogRoutes';
-import { AUDIT_LOG_PLUGIN_ID, readAuditLogConfig } from './config';
+import { AUDIT_LOG_PLUGIN_ID } from './config';
 import { KnexAuditStore } from './database/KnexAuditStore';
-import { StoreSink } from './database/StoreSink';
+import { scheduleRetention } from './database/retention';
 import { auditLogPermissions } from './permissions';
 import { createRouter } from './service/router';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
+import { auditLogCoreServiceRef } from './services/auditLogCoreServiceFactory';
 
 /**
  * The audit-log plugin: keeps the trail in its own database (knex
- * migrations, SQLite or PostgreSQL), serves it at `/api/audit-log/events`
- * behind `audit-log.events.read`, and enforces retention.
+ * migrations, SQLite or PostgreSQL), hands that store to the `store` sink,
+ * serves it at `/api/audit-log/events` behind `audit-log.events.read`, and
+ * enforces retention.
  *
  * @public
  */
@@ -24,7 +23,6 @@ export const auditLogPlugin = createBackendPlugin({
   register(env) {
     env.registerInit({
       deps: {
-        config: coreServices.rootConfig,
         logger: coreServices.logger,
         database: coreServices.database,
         scheduler: coreServices.scheduler,
@@ -34,57 +32,32 @@ export const auditLogPlugin = createBackendPlugin({
         permissionsRegistry: coreServices.permissionsRegistry,
         lifecycle: coreServices.lifecycle,
         auditLog: auditLogServiceRef,
+        core: auditLogCoreServiceRef,
       },
       async init(deps) {
-        const {
-          config,
-          logger,
-          database,
-          scheduler,
-          httpRouter,
-          lifecycle,
-          auditLog,
-        } = deps;
-        const options = readAuditLogConfig(config).store;
-        auditLog.registerRouteTable(auditLogAuditRoutes);
+        const { logger, core, auditLog } = deps;
+        const options = core.config.store;
         deps.permissionsRegistry.addPermissions(auditLogPermissions);
-        if (!options.enabled) {
+        if (!core.config.sinks.some(s => s.type === 'store')) {
           logger.info(
-            'Audit store disabled (auditLog.store.enabled: false); records go to stdout only',
+            'Audit store disabled (no sink of type store); the query API is not served',
           );
           return;
         }
-
-        const store = await KnexAuditStore.create({ database });
-        const sink = StoreSink.create({
-          store,
-          maxQueue: options.maxQueue,
-          batchSize: options.batchSize,
-          flushIntervalMs: options.flushIntervalMs,
-          onError: error => auditLog.reportFailure('store', error),
-        });
-        auditLog.addSink(sink);
-        lifecycle.addShutdownHook(() => sink.close());
-
-        const retentionDays = options.retentionDays;
-        if (retentionDays !== undefined) {
-          // The scheduler runs a task on one replica at a time.
-          await scheduler.scheduleTask({
-            id: 'audit-log-retention',
-            frequency: { minutes: options.retentionFrequencyMinutes },
-            timeout: { minutes: 30 },
-            fn: async () => {
-              const deleted = await store.deleteOlderThan(
-                Date.now() - retentionDays * DAY_MS,
-              );
-              logger.info(
-                `Audit retention: deleted ${deleted} record(s) older than ${retentionDays} days`,
-              );
-            },
+        const store = await KnexAuditStore.create({ database: deps.database });
+        core.store.bind(store);
+        // The database closes after the plugins stop: drain the sinks before.
+        deps.lifecycle.addShutdownHook(() => auditLog.flush());
+        if (options.retentionDays !== undefined) {
+          await scheduleRetention({
+            store,
+            scheduler: deps.scheduler,
+            logger,
+            days: options.retentionDays,
+            frequencyMinutes: options.retentionFrequencyMinutes,
           });
         }
-
-        httpRouter.use(
+        deps.httpRouter.use(
           createRouter({
             store,
             httpAuth: deps.httpAuth,

@@ -1,9 +1,10 @@
+import type {
+  HttpAuthService,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
 import { createServiceRef } from '@backstage/backend-plugin-api';
+import type { Request } from 'express';
 import { AuditActor, AuditLevel, AuditStage, AuditStatus } from './record';
-import { Redactor } from './redaction/Redactor';
-import { AuditRouteMatcher } from './routes/AuditRouteMatcher';
-import { AuditRouteTable } from './routes/types';
-import { AuditSink, AuditSinkStats } from './sinks/types';
 
 /**
  * An event to record. Values are passed raw: the service redacts every one of
@@ -37,14 +38,32 @@ export interface AuditEventInput {
 }
 
 /**
- * An audited HTTP request in flight. The wrapped plugin's own auditor events
- * for the same request add their meta to it (e.g. the catalog's totalItems).
+ * An audited HTTP request in flight, as the HTTP capture records it.
  *
  * @public
  */
 export interface AuditRequestContext {
+  /** Shared by the request's initiation and completion records. */
   readonly auditId: string;
+  /** Who is asking, once the plugin's credentials are resolved. */
+  readonly actor: Promise<AuditActor>;
+  /**
+   * Adds meta the wrapped plugin itself knows (its own auditor events' meta,
+   * e.g. the catalog's `totalItems`) to the request's completion record.
+   */
   addUpstreamMeta(meta: Record<string, unknown>): void;
+}
+
+/** What a sink reports about itself. @public */
+export interface AuditSinkStats {
+  /** Records the destination holds. */
+  delivered: number;
+  /** Delivery attempts that failed and were retried. */
+  retried: number;
+  /** Records given up on, by reason (`queue-full`, `refused`, `format`, `shutdown`...). */
+  dropped: Record<string, number>;
+  /** Records waiting to be delivered. */
+  queued: number;
 }
 
 /** Counters across the whole pipeline. @public */
@@ -53,41 +72,56 @@ export interface AuditLogStats {
   emitted: number;
   /** Events skipped by include/exclude configuration. */
   filtered: number;
-  /** Records that could not be built or serialized. */
+  /** Records that could not be built. */
   failed: number;
   sinks: Record<string, AuditSinkStats>;
 }
 
 /**
- * The audit pipeline of a backend: build -> redact -> serialize once -> sinks.
- * Any backend code can emit records through it.
+ * The audit log of a backend: capture -> build and redact -> format -> sinks.
+ * Any backend code can emit records through it; nothing here throws into the
+ * caller.
  *
  * @public
  */
 export interface AuditLogService {
-  /** Builds, redacts and writes one record. Never throws; returns its auditId. */
-  emit(event: AuditEventInput): string;
-  /** Whether records of this event are written at all (include/exclude). */
-  isEventEnabled(eventName: string): boolean;
-  readonly redactor: Redactor;
-  /** Registers a plugin's route table (one per plugin). */
-  registerRouteTable(table: AuditRouteTable): void;
-  getRouteMatcher(pluginId: string): AuditRouteMatcher | undefined;
-  addSink(sink: AuditSink): void;
-  /** In-flight audited HTTP requests, keyed by the request object. */
-  readonly requests: WeakMap<object, AuditRequestContext>;
   /**
-   * Plugins' own auditor events (`<pluginId>.<eventId>`) that a richer
-   * observer records instead; the auditor replacement drops their background
-   * (request-less) occurrences so nothing is written twice.
+   * Whether some sink waits for its records (`blocking`), and whether one
+   * refuses requests it cannot record (`strict`): the HTTP capture waits
+   * accordingly.
    */
-  readonly claimedUpstreamEvents: Set<string>;
+  readonly waits: 'none' | 'blocking' | 'strict';
+  /** Builds, redacts, formats and hands one record to every sink. Never throws. */
+  emit(event: AuditEventInput): void;
+  /**
+   * As {@link AuditLogService.emit}, and resolves once every sink whose
+   * delivery mode waits (`blocking`, `strict`) holds the record: `true` when
+   * all of them do, `false` when one failed, dropped it or timed out. Never
+   * rejects. Callers that do not need to wait use `emit`.
+   */
+  emitAndWait(event: AuditEventInput): Promise<boolean>;
+  /** Whether records of this event are written at all (include/exclude, master switch). */
+  isEventEnabled(eventName: string): boolean;
+  /**
+   * The audit context of an HTTP request the capture records, if it does:
+   * its auditId, its actor, and a way to lend it upstream meta.
+   */
+  requestContext(req: Request): AuditRequestContext | undefined;
+  /**
+   * The actor of a request as the audit log records it: the plugin's own
+   * `httpAuth` decides who it is, `auditLog.trustProxy` where it comes from.
+   * Never rejects: unauthenticated or invalid credentials give `actorId: null`.
+   */
+  resolveActor(req: Request, httpAuth: HttpAuthService): Promise<AuditActor>;
   /** Counts and reports (rate limited, on the backend's logger) a failure of the audit machinery. */
   reportFailure(where: string, error: unknown): void;
-  /** Waits until every sink has delivered what it accepted. */
-  flush(): Promise<void>;
+  /** Waits until every sink has delivered what it accepted, or the bound passes. */
+  flush(timeoutMs?: number): Promise<void>;
   stats(): AuditLogStats;
 }
+
+/** Where the pipeline reports its own failures. @public */
+export type AuditFailureLogger = Pick<LoggerService, 'error'>;
 
 /**
  * The backend's audit log. Provided by `@backstage-audit/plugin-audit-log-backend`.

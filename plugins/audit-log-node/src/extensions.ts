@@ -77,6 +77,23 @@ export interface AuditSinkTransport {
   close?(): Promise<void>;
 }
 
+/**
+ * Keys of an `auditLog.sinks.<name>` block that the pipeline reads; every
+ * other key is the sink type's. A sink type that rejects unknown keys skips
+ * these.
+ *
+ * @public
+ */
+export const AUDIT_SINK_PIPELINE_KEYS: readonly string[] = [
+  'type',
+  'format',
+  'delivery',
+  'level',
+  'queue',
+  'waitTimeoutMs',
+  'enabled',
+];
+
 /** What a sink type gets for each configured sink. @public */
 export interface AuditSinkContext {
   /** The sink's name: the key under `auditLog.sinks`. */

@@ -1,19 +1,14 @@
 /**
- * Audit record model, redactor, route tables, sinks and the audit log service
- * for Backstage backends.
+ * What other plugins and modules import to work with the audit log: the
+ * record type, its schema version and JSON Schema, the redactor, route-table
+ * types and the matcher, the record builder, the extension points (route
+ * tables, sink types, formats) and the audit log service ref.
  *
  * @packageDocumentation
  */
 export * from './record';
+export * from './schema';
 export * from './redaction/Redactor';
-export * from './routes/types';
-export * from './routes/AuditRouteMatcher';
-export * from './sinks/types';
-export * from './sinks/WinstonStreamSink';
-export * from './serialize';
-export * from './AuditLogService';
-export * from './DefaultAuditLogService';
-export * from './extensions';
 export {
   isCredentialKey,
   CREDENTIAL_KEY_RULES,
@@ -22,4 +17,8 @@ export {
   redactCredentialValues,
   CREDENTIAL_VALUE_SHAPES,
 } from './redaction/credentialValues';
-export * from './schema';
+export * from './routes/types';
+export * from './routes/AuditRouteMatcher';
+export * from './AuditLogService';
+export * from './AuditRecordBuilder';
+export * from './extensions';

@@ -1,7 +1,10 @@
 /**
- * The catalog's audit route table and the module that registers it.
+ * The catalog's audit route table, and the feature that registers it.
  *
  * @packageDocumentation
  */
-export { catalogModuleAuditLog as default } from './module';
+export {
+  catalogModuleAuditLog as default,
+  catalogAuditRouteTableServiceFactory,
+} from './module';
 export { catalogAuditRoutes } from './catalogAuditRoutes';

@@ -1,21 +1,29 @@
-import { createBackendModule } from '@backstage/backend-plugin-api';
-import { auditLogServiceRef } from '@backstage-audit/plugin-audit-log-node';
+import {
+  createBackendFeatureLoader,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import { auditLogRouteTablesServiceRef } from '@backstage-audit/plugin-audit-log-node';
 import { catalogAuditRoutes } from './catalogAuditRoutes';
 
 /**
- * Registers the catalog's audit route table with the audit log.
+ * The catalog's audit route table, registered with the audit log.
  *
  * @public
  */
-export const catalogModuleAuditLog = createBackendModule({
-  pluginId: 'catalog',
-  moduleId: 'audit-log',
-  register(reg) {
-    reg.registerInit({
-      deps: { auditLog: auditLogServiceRef },
-      async init({ auditLog }) {
-        auditLog.registerRouteTable(catalogAuditRoutes);
-      },
-    });
+export const catalogAuditRouteTableServiceFactory = createServiceFactory({
+  service: auditLogRouteTablesServiceRef,
+  deps: {},
+  factory: () => catalogAuditRoutes,
+});
+
+/**
+ * What `backend.add(import('@backstage-audit/plugin-catalog-backend-module-audit-log'))`
+ * installs: the catalog's event table.
+ *
+ * @public
+ */
+export const catalogModuleAuditLog = createBackendFeatureLoader({
+  *loader() {
+    yield catalogAuditRouteTableServiceFactory;
   },
 });

@@ -4,7 +4,11 @@
  *
  * @packageDocumentation
  */
-export { scaffolderModuleAuditLog as default } from './module';
+export {
+  scaffolderModuleAuditLog as default,
+  scaffolderAuditRouteTableServiceFactory,
+  scaffolderTaskLifecycleAuditModule,
+} from './module';
 export { scaffolderAuditRoutes } from './scaffolderAuditRoutes';
 export { ScaffolderLifecycleEvents } from './lifecycle/eventNames';
 export {

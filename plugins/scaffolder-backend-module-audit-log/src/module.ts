@@ -1,21 +1,45 @@
 import {
   coreServices,
+  createBackendFeatureLoader,
   createBackendModule,
+  createServiceFactory,
 } from '@backstage/backend-plugin-api';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { scaffolderTaskBrokerExtensionPoint } from '@backstage/plugin-scaffolder-node/alpha';
-import { auditLogServiceRef } from '@backstage-audit/plugin-audit-log-node';
+import {
+  auditLogRouteTablesServiceRef,
+  auditLogServiceRef,
+  defineAuditRoutes,
+} from '@backstage-audit/plugin-audit-log-node';
+import { readScaffolderLifecycleConfig } from './lifecycle/config';
 import { installTaskLifecycleAudit } from './lifecycle/installTaskLifecycleAudit';
 import { scaffolderAuditRoutes } from './scaffolderAuditRoutes';
 
 /**
- * Registers the scaffolder's audit route table with the audit log, and
- * records the lifecycle of every task (executions, steps, skips, iterations,
+ * The scaffolder's audit route table. With the task lifecycle recorded, the
+ * scaffolder's own request-less `task` auditor events (executions, actor
+ * `plugin:scaffolder`) are superseded by the lifecycle records.
+ *
+ * @public
+ */
+export const scaffolderAuditRouteTableServiceFactory = createServiceFactory({
+  service: auditLogRouteTablesServiceRef,
+  deps: { config: coreServices.rootConfig },
+  factory: ({ config }) =>
+    defineAuditRoutes('scaffolder', scaffolderAuditRoutes.routes, {
+      supersededUpstreamEvents: readScaffolderLifecycleConfig(config).enabled
+        ? ['task']
+        : [],
+    }),
+});
+
+/**
+ * Records the lifecycle of every task (executions, steps, skips, iterations,
  * stale-task cancellations, dry runs), attributed to the task's creator.
  *
  * @public
  */
-export const scaffolderModuleAuditLog = createBackendModule({
+export const scaffolderTaskLifecycleAuditModule = createBackendModule({
   pluginId: 'scaffolder',
   moduleId: 'audit-log',
   register(reg) {
@@ -33,10 +57,22 @@ export const scaffolderModuleAuditLog = createBackendModule({
         events: eventsServiceRef,
         taskBroker: scaffolderTaskBrokerExtensionPoint,
       },
-      async init({ auditLog, ...deps }) {
-        auditLog.registerRouteTable(scaffolderAuditRoutes);
-        await installTaskLifecycleAudit({ auditLog, ...deps });
+      async init(deps) {
+        await installTaskLifecycleAudit(deps);
       },
     });
+  },
+});
+
+/**
+ * What `backend.add(import('@backstage-audit/plugin-scaffolder-backend-module-audit-log'))`
+ * installs: the scaffolder's event table and its task-lifecycle audit.
+ *
+ * @public
+ */
+export const scaffolderModuleAuditLog = createBackendFeatureLoader({
+  *loader() {
+    yield scaffolderAuditRouteTableServiceFactory;
+    yield scaffolderTaskLifecycleAuditModule;
   },
 });

@@ -1,14 +1,16 @@
-import { Request, Response } from 'express';
-import { HttpAuthService } from '@backstage/backend-plugin-api';
-import {
+import type { Request, Response } from 'express';
+import type {
   AuditActor,
+  AuditEventInput,
   AuditLogService,
   AuditRequestContext,
   AuditRoute,
   AuditRouteContext,
+  AuditStage,
   AuditStatus,
 } from '@backstage-audit/plugin-audit-log-node';
-import { resolveActorId } from './actor';
+import { HookedExchange } from './responseHooks';
+import { evaluateRoute } from './routeEvaluation';
 
 /** Event name of requests that no route table row describes. */
 export const UNMAPPED_EVENT = 'HttpRequest';
@@ -16,88 +18,26 @@ export const UNMAPPED_EVENT = 'HttpRequest';
 /** Status recorded when the client went away before any response was sent. */
 export const CLIENT_CLOSED_STATUS = 499;
 
-/**
- * The exchange recording each audited response. A WeakMap rather than a
- * property on the response: in a Backstage backend every response arrives
- * with a hidden class of its own, so each property added to it allocates a
- * new hidden class and descriptor array (measured: ~1.2 KB per property and
- * request; see bench/README.md).
- */
-const exchanges = new WeakMap<Response, HttpAuditExchange>();
-
-/** Whether an exchange already records this response (it is recorded once). */
-export function isAudited(res: Response): boolean {
-  return exchanges.has(res);
-}
-
-/** The exchange recording this response, if any. */
-export function exchangeOf(res: Response): HttpAuditExchange | undefined {
-  return exchanges.get(res);
-}
-
-type End = (...args: unknown[]) => Response;
-type Json = (body?: unknown) => Response;
-
-function onResponseClose(this: Response): void {
-  exchanges.get(this)?.closed();
-}
-
-/**
- * Response prototypes whose `end` and `json` record the exchange of the
- * response they are called on. Express gives each app a response prototype
- * of its own (`app.response`, which owns `app`), shared by all its
- * responses: hooking it once costs each request a WeakMap lookup instead of
- * new properties. Responses of unaudited requests pass straight through. A
- * mounted sub-app's `app.response` inherits from its parent's, so responses
- * a sub-app answers still pass the hooks.
- */
-const hookedPrototypes = new WeakSet<object>();
-
-function hookAppResponsePrototype(res: Response): boolean {
-  const proto = Object.getPrototypeOf(res) as Record<string, unknown> | null;
-  if (!proto || !Object.prototype.hasOwnProperty.call(proto, 'app')) {
-    return false;
-  }
-  if (hookedPrototypes.has(proto)) {
-    return true;
-  }
-  // Whatever the prototype chain holds when called (an agent may patch
-  // Node's ServerResponse later), unless this prototype had its own already.
-  const parent = Object.getPrototypeOf(proto) as Record<string, unknown>;
-  const ownEndBefore = Object.prototype.hasOwnProperty.call(proto, 'end')
-    ? (proto.end as End)
-    : undefined;
-  const ownJsonBefore = Object.prototype.hasOwnProperty.call(proto, 'json')
-    ? (proto.json as Json)
-    : undefined;
-  proto.end = function auditedEnd(this: Response, ...args: unknown[]) {
-    exchanges.get(this)?.ending(args[0]);
-    return (ownEndBefore ?? (parent.end as End)).apply(this, args);
-  };
-  proto.json = function auditedJson(this: Response, body?: unknown) {
-    const exchange = exchanges.get(this);
-    if (exchange?.keepJsonBody) {
-      exchange.responseBody = body;
-    }
-    return (ownJsonBefore ?? (parent.json as Json)).call(this, body);
-  };
-  hookedPrototypes.add(proto);
-  return true;
-}
-
-// Responses that are not an express app's (a bare http response, a test
-// double) get the same hooks as own properties, shared by all of them.
-
-function ownJson(this: Response, body?: unknown): Response {
-  const exchange = exchanges.get(this)!;
-  exchange.responseBody = body;
-  return exchange.originalJson!.call(this, body);
-}
-
-function ownEnd(this: Response, ...args: unknown[]): Response {
-  const exchange = exchanges.get(this)!;
-  exchange.ending(args[0]);
-  return (exchange.originalEnd as End).apply(this, args);
+/** @public */
+export interface HttpAuditExchangeOptions {
+  auditLog: AuditLogService;
+  pluginId: string;
+  eventName: string;
+  route?: AuditRoute;
+  params: Record<string, string>;
+  req: Request;
+  res: Response;
+  auditId: string;
+  /** Where the request comes from; the actor id follows once resolved. */
+  origin: Omit<AuditActor, 'actorId'>;
+  /** Whether the response body goes into the record (`auditLog.events.responseBody`). */
+  recordResponseBody: boolean;
+  /** Keep `res.json()` bodies by reference (not for streamed routes). */
+  keepJsonBody: boolean;
+  /** Keep a single-chunk `res.end()` string for meta that reads the response body. */
+  keepRawBody: boolean;
+  /** Some sink waits for deliveries (`blocking` or `strict`). */
+  waits: boolean;
 }
 
 /**
@@ -134,47 +74,61 @@ function isEmptyObject(v: unknown): boolean {
   );
 }
 
-function collectStrings(value: unknown, out: string[], depth = 0): void {
-  if (typeof value === 'string') {
-    out.push(value);
-  } else if (value && typeof value === 'object' && depth < 8) {
-    for (const v of Object.values(value)) {
-      collectStrings(v, out, depth + 1);
-    }
+/** Backstage error bodies are `{error: {name, message}}`; anything else gets a generic error. */
+function errorFromBody(
+  body: unknown,
+  status: number,
+): { name: string; message: string } {
+  const e = (
+    body as { error?: { name?: unknown; message?: unknown } } | undefined
+  )?.error;
+  if (e && typeof e.name === 'string' && typeof e.message === 'string') {
+    return { name: e.name, message: e.message };
   }
+  return { name: 'HttpError', message: `Request failed with status ${status}` };
 }
 
 /**
- * One audited request: the initiation record when it arrives and exactly one
- * completion record, whichever of these comes first: the handler ends the
- * response (recorded *before* the final bytes go out), or the connection
- * closes early (recorded as failed). Holds references only; the service
- * redacts while it builds each record.
+ * One audited request, as a small state machine: the initiation record once
+ * the actor is known, and exactly one completion record, whichever comes
+ * first: the handler ends the response (recorded *before* the final bytes go
+ * out, and, when a sink waits, delivered before they go), or the connection
+ * closes early. Holds references only; the pipeline redacts while it builds
+ * each record.
  */
-export class HttpAuditExchange implements AuditRequestContext {
-  actorId: string | null | undefined = undefined;
+export class HttpAuditExchange implements AuditRequestContext, HookedExchange {
+  readonly auditId: string;
+  readonly keepJsonBody: boolean;
+  readonly actor: Promise<AuditActor>;
+  /** The error the plugin's handler threw, from the error capture. */
   error: unknown = undefined;
-  /** A `res.json()` body, by reference. */
   responseBody: unknown = undefined;
+  originalEnd?: (...args: unknown[]) => Response;
+  originalJson?: (body?: unknown) => Response;
   /** A single-chunk string passed to `res.end()`, parsed only if meta asks. */
-  rawResponseBody: string | undefined = undefined;
+  #rawResponseBody: string | undefined = undefined;
+  readonly #o: HttpAuditExchangeOptions;
+  #actorId: string | null = null;
+  #resolveActor!: (actor: AuditActor) => void;
   #upstream: Record<string, unknown> = {};
   #initiated = false;
   #completed = false;
   #pending?: Completion;
+  /** Settles the wait of a completion that came before the initiation. */
+  #pendingDelivered?: (delivered: boolean) => void;
 
-  constructor(
-    private readonly auditLog: AuditLogService,
-    private readonly pluginId: string,
-    private readonly eventName: string,
-    private readonly route: AuditRoute | undefined,
-    private readonly params: Record<string, string>,
-    private readonly req: Request,
-    private readonly res: Response,
-    readonly auditId: string,
-    private readonly actor: Omit<AuditActor, 'actorId'>,
-    private readonly recordResponseBody: boolean,
-  ) {}
+  static create(options: HttpAuditExchangeOptions): HttpAuditExchange {
+    return new HttpAuditExchange(options);
+  }
+
+  private constructor(options: HttpAuditExchangeOptions) {
+    this.#o = options;
+    this.auditId = options.auditId;
+    this.keepJsonBody = options.keepJsonBody;
+    this.actor = new Promise(resolve => {
+      this.#resolveActor = resolve;
+    });
+  }
 
   addUpstreamMeta(meta: Record<string, unknown>): void {
     Object.assign(this.#upstream, meta);
@@ -182,9 +136,12 @@ export class HttpAuditExchange implements AuditRequestContext {
 
   /** The response body for meta extractors; parses a raw JSON string once, lazily. */
   responseBodyForMeta(): unknown {
-    if (this.responseBody === undefined && this.rawResponseBody !== undefined) {
-      const raw = this.rawResponseBody;
-      this.rawResponseBody = undefined;
+    if (
+      this.responseBody === undefined &&
+      this.#rawResponseBody !== undefined
+    ) {
+      const raw = this.#rawResponseBody;
+      this.#rawResponseBody = undefined;
       try {
         this.responseBody = JSON.parse(raw);
       } catch {
@@ -194,91 +151,66 @@ export class HttpAuditExchange implements AuditRequestContext {
     return this.responseBody;
   }
 
-  originalJson?: Response['json'];
-  originalEnd?: Response['end'];
-  /** Whether `res.json()` bodies are kept (see hookResponse). */
-  keepJsonBody = false;
-  #keepRawBody = false;
-
   /**
-   * Hooks the response: keeps a reference to a `res.json()` body (never a
-   * copy: meta such as a new task's id lives there, and error bodies explain
-   * failures), records completion in `res.end()` before the last bytes leave
-   * (no client ever sees a response whose record does not exist yet), and on
-   * `close` if the response did not end first.
+   * The actor is known: records the initiation. Resolves `true` once it is
+   * recorded (and, when a sink waits, delivered), `false` when a waiting sink
+   * could not take it.
    */
-  hookResponse(keepJsonBody: boolean, keepRawBody: boolean): void {
-    const res = this.res;
-    exchanges.set(res, this);
-    this.keepJsonBody = keepJsonBody;
-    this.#keepRawBody = keepRawBody;
-    const viaPrototype = hookAppResponsePrototype(res);
-    if (!viaPrototype && keepJsonBody) {
-      this.originalJson = res.json;
-      res.json = ownJson;
+  async initiate(actorId: Promise<string | null>): Promise<boolean> {
+    this.#actorId = await actorId;
+    this.#resolveActor({ actorId: this.#actorId, ...this.#o.origin });
+    let delivered = true;
+    try {
+      const event = this.#event('initiation', undefined);
+      if (this.#o.waits) {
+        delivered = await this.#o.auditLog.emitAndWait(event);
+      } else {
+        this.#o.auditLog.emit(event);
+      }
+    } catch (error) {
+      this.#o.auditLog.reportFailure('http capture', error);
     }
-    // Middleware ahead of us may have wrapped this response's end itself
-    // (compression, in Backstage's default root router): it writes the body,
-    // then calls the end it saw, which may predate the prototype hook. Wrap
-    // its wrapper, replacing a property the response already has, so the
-    // record is written before any of that.
-    if (!viaPrototype || Object.prototype.hasOwnProperty.call(res, 'end')) {
-      this.originalEnd = res.end;
-      res.end = ownEnd as Response['end'];
+    this.#initiated = true;
+    if (this.#pending) {
+      const wait = this.#emitCompletion(this.#pending);
+      this.#pending = undefined;
+      const settle = this.#pendingDelivered;
+      this.#pendingDelivered = undefined;
+      if (settle) {
+        (wait ?? Promise.resolve(true)).then(settle, () => settle(false));
+      }
     }
-    // 'close' comes once per response; finish() records once in any case.
-    res.on('close', onResponseClose);
+    return delivered;
   }
 
   /** From `res.end(chunk)`: the response is ending normally. */
-  ending(chunk: unknown): void {
+  ending(chunk: unknown): Promise<unknown> | undefined {
     try {
-      if (this.#keepRawBody && typeof chunk === 'string') {
-        this.rawResponseBody = chunk;
+      if (this.#o.keepRawBody && typeof chunk === 'string') {
+        this.#rawResponseBody = chunk;
       }
-      this.finish(false);
+      return this.#finish(false);
     } catch (error) {
-      this.auditLog.reportFailure('http capture', error);
+      this.#o.auditLog.reportFailure('http capture', error);
+      return undefined;
     }
   }
 
+  /** The connection closed: a completion that has not happened yet happens now. */
   closed(): void {
     try {
-      this.finish(!this.res.writableEnded);
+      this.#finish(!this.#o.res.writableEnded);
     } catch (error) {
-      this.auditLog.reportFailure('http capture', error);
+      this.#o.auditLog.reportFailure('http capture', error);
     }
   }
 
-  /** Resolves the actor through the plugin's own httpAuth, then records initiation. */
-  async resolveActor(httpAuth: HttpAuthService): Promise<void> {
-    // Never rejects: unauthenticated or invalid credentials give null.
-    const actorId = await resolveActorId(httpAuth, this.req);
-    try {
-      this.actorResolved(actorId);
-    } catch (error) {
-      this.auditLog.reportFailure('http capture', error);
-    }
-  }
-
-  /** Called once the plugin's httpAuth has resolved who is asking. */
-  actorResolved(actorId: string | null): void {
-    this.actorId = actorId;
-    this.#emit('initiation', undefined);
-    this.#initiated = true;
-    if (this.#pending) {
-      this.#emit('completion', this.#pending);
-      this.#pending = undefined;
-    }
-  }
-
-  /** The response is ending normally (res.end) or the connection closed. */
-  finish(aborted: boolean): void {
+  #finish(aborted: boolean): Promise<unknown> | undefined {
     if (this.#completed) {
-      return;
+      return undefined;
     }
     this.#completed = true;
-    const res = this.res;
+    const res = this.#o.res;
     // A client that leaves before any status was sent: 499, failed. One that
     // closes after the status went out (a browser ending an event stream)
     // got what the status says, marked clientClosed.
@@ -305,77 +237,61 @@ export class HttpAuditExchange implements AuditRequestContext {
       outcome,
       clientClosed: aborted && !unanswered,
       errors,
-      body: this.req.body,
-      responseBody: this.recordResponseBody ? this.responseBody : undefined,
+      body: this.#o.req.body,
+      responseBody: this.#o.recordResponseBody ? this.responseBody : undefined,
     };
     if (this.#initiated) {
-      this.#emit('completion', completion);
-    } else {
-      this.#pending = completion;
+      return this.#emitCompletion(completion);
     }
+    this.#pending = completion;
+    if (!this.#o.waits || aborted) {
+      return undefined;
+    }
+    // Ending before the initiation is recorded: wait for both.
+    return new Promise<boolean>(resolve => {
+      this.#pendingDelivered = resolve;
+    });
   }
 
-  #emit(stage: 'initiation' | 'completion', c: Completion | undefined): void {
-    const route = this.route;
-    const req = this.req;
+  #emitCompletion(completion: Completion): Promise<boolean> | undefined {
+    const event = this.#event('completion', completion);
+    if (this.#o.waits) {
+      return this.#o.auditLog.emitAndWait(event);
+    }
+    this.#o.auditLog.emit(event);
+    return undefined;
+  }
+
+  #event(stage: AuditStage, c: Completion | undefined): AuditEventInput {
+    const o = this.#o;
+    const req = o.req;
     const body = c && !isEmptyObject(c.body) ? c.body : undefined;
     const ctx: AuditRouteContext = {
       stage,
-      params: this.params,
+      params: o.params,
       query: (req.query ?? {}) as Record<string, unknown>,
       body,
       response: c ? new ResponseForMeta(c.status, this) : undefined,
       upstream: this.#upstream,
     };
-    let meta: Record<string, unknown> | undefined;
-    let metaError: unknown;
-    try {
-      meta = route?.meta?.(ctx);
-      const dry =
-        typeof route?.dryRun === 'function' ? route.dryRun(ctx) : route?.dryRun;
-      if (dry) {
-        meta = { ...meta, isDryLog: true };
-      }
-    } catch (error) {
-      // A broken extractor must not cost the record: write it without meta, say why.
-      metaError = error;
-    }
-    let secretValues: string[] | undefined;
-    if (body && route?.secretFields) {
-      secretValues = [];
-      for (const field of route.secretFields) {
-        collectStrings((body as Record<string, unknown>)[field], secretValues);
-      }
-    }
+    const route = evaluateRoute(o.route, ctx);
     let errors = c?.errors;
-    if (metaError) {
-      errors = [
-        ...(errors ?? []),
-        {
-          name: 'AuditMetaError',
-          message: String((metaError as Error).message),
-        },
-      ];
+    if (route.metaError) {
+      errors = [...(errors ?? []), route.metaError];
     }
-    this.auditLog.emit({
-      plugin: this.pluginId,
-      eventName: this.eventName,
+    return {
+      plugin: o.pluginId,
+      eventName: o.eventName,
       stage,
       status: c ? c.outcome : 'succeeded',
-      auditId: this.auditId,
-      actor: {
-        actorId: this.actorId ?? null,
-        ip: this.actor.ip,
-        hostname: this.actor.hostname,
-        client: this.actor.client,
-        tokenFingerprint: this.actor.tokenFingerprint,
-      },
-      meta,
+      auditId: o.auditId,
+      actor: { actorId: this.#actorId, ...o.origin },
+      meta: route.meta,
       request: {
         method: req.method,
         url: req.originalUrl,
         query: req.query,
-        params: this.params,
+        params: o.params,
         body,
       },
       response: c
@@ -386,22 +302,8 @@ export class HttpAuditExchange implements AuditRequestContext {
           }
         : undefined,
       errors: errors?.length ? errors : undefined,
-      secretValues,
-      level: route?.level,
-    });
+      secretValues: route.secretValues,
+      level: o.route?.level,
+    };
   }
-}
-
-/** Backstage error bodies are `{error: {name, message}}`; anything else gets a generic error. */
-function errorFromBody(
-  body: unknown,
-  status: number,
-): { name: string; message: string } {
-  const e = (
-    body as { error?: { name?: unknown; message?: unknown } } | undefined
-  )?.error;
-  if (e && typeof e.name === 'string' && typeof e.message === 'string') {
-    return { name: e.name, message: e.message };
-  }
-  return { name: 'HttpError', message: `Request failed with status ${status}` };
 }

@@ -1,49 +1,37 @@
 import http from 'node:http';
 import express, { Request, Response } from 'express';
 import request from 'supertest';
-import { ConfigReader } from '@backstage/config';
 import { mockServices } from '@backstage/backend-test-utils';
-import {
-  AuditRecord,
-  AuditSink,
-  DefaultAuditLogService,
-  Redactor,
-} from '@backstage-audit/plugin-audit-log-node';
-import { readAuditLogConfig } from '../config';
+import { testPipeline } from '../__testUtils__/testPipeline';
 import { createAuditCapture } from './createAuditCapture';
 
 // A plain express app with the real capture and pipeline; httpAuth is
 // Backstage's mock (no auth backend runs here), requests are anonymous.
-function setup() {
-  const records: AuditRecord[] = [];
-  const sink: AuditSink = {
-    name: 'memory',
-    write: r => {
-      records.push(r);
-    },
-    stats: () => ({
-      written: records.length,
-      failed: 0,
-      dropped: 0,
-      queued: 0,
-    }),
-  };
-  const auditLog = DefaultAuditLogService.create({
-    redactor: Redactor.create(),
-    sinks: [sink],
-  });
+async function setup() {
+  const { pipeline, config, requests, actors, recording } =
+    await testPipeline();
   const options = {
     pluginId: 'demo',
-    auditLog,
+    auditLog: pipeline,
     httpAuth: mockServices.httpAuth(),
-    config: readAuditLogConfig(new ConfigReader({})),
+    config,
+    requests,
+    actors,
+    waiting: pipeline.waits,
   };
-  return { records, options };
+  return {
+    get records() {
+      return recording.records();
+    },
+    options,
+  };
 }
 
 describe('createAuditCapture', () => {
   it('records a response once when two captures see it, and both hooks still work', async () => {
-    const { records, options } = setup();
+    const setupResult = await setup();
+    const { options } = setupResult;
+    const records = () => setupResult.records;
     const outer = createAuditCapture(options);
     const inner = createAuditCapture(options);
     const app = express();
@@ -55,14 +43,16 @@ describe('createAuditCapture', () => {
     expect(response.status).toBe(201);
     expect(response.body).toEqual({ ok: true });
     await new Promise(resolve => setImmediate(resolve));
-    expect(records.map(r => `${r.stage}:${r.response?.status ?? '-'}`)).toEqual(
-      ['initiation:-', 'completion:201'],
-    );
-    expect(response.headers['audit-id']).toBe(records[0].auditId);
+    expect(
+      records().map(r => `${r.stage}:${r.response?.status ?? '-'}`),
+    ).toEqual(['initiation:-', 'completion:201']);
+    expect(response.headers['audit-id']).toBe(records()[0].auditId);
   });
 
   it('keeps each concurrent response apart with the shared hooks', async () => {
-    const { records, options } = setup();
+    const setupResult = await setup();
+    const { options } = setupResult;
+    const records = () => setupResult.records;
     const { capture } = createAuditCapture(options);
     const app = express();
     app.use(capture);
@@ -81,7 +71,7 @@ describe('createAuditCapture', () => {
     await new Promise(resolve => setImmediate(resolve));
     for (const [n, response] of responses.entries()) {
       expect(response.body).toEqual({ n: String(n) });
-      const completion = records.find(
+      const completion = records().find(
         r =>
           r.stage === 'completion' &&
           r.auditId === response.headers['audit-id'],
@@ -89,11 +79,13 @@ describe('createAuditCapture', () => {
       expect(completion?.response?.status).toBe(statuses[n]);
       expect(completion?.request?.url).toBe(`/n/${n}`);
     }
-    expect(records.filter(r => r.stage === 'completion')).toHaveLength(5);
+    expect(records().filter(r => r.stage === 'completion')).toHaveLength(5);
   });
 
   it("hooks express responses through the app's response prototype, adding no property to any response", async () => {
-    const { records, options } = setup();
+    const setupResult = await setup();
+    const { options } = setupResult;
+    const records = () => setupResult.records;
     const { capture, errorCapture } = createAuditCapture(options);
     const app = express();
     // Served by the same app, so through the same (hooked) prototype, but never captured.
@@ -145,7 +137,7 @@ describe('createAuditCapture', () => {
     ).toEqual(before);
 
     expect(
-      records.map(
+      records().map(
         r => `${r.request?.url}:${r.stage}:${r.response?.status ?? '-'}`,
       ),
     ).toEqual([
@@ -156,11 +148,15 @@ describe('createAuditCapture', () => {
       '/broken:initiation:-',
       '/broken:completion:500',
     ]);
-    expect(records[5].errors?.[0]).toMatchObject({ message: 'handler failed' });
+    expect(records()[5].errors?.[0]).toMatchObject({
+      message: 'handler failed',
+    });
   });
 
   it("hooks a response that is not an express app's with its own properties", async () => {
-    const { records, options } = setup();
+    const setupResult = await setup();
+    const { options } = setupResult;
+    const records = () => setupResult.records;
     const { capture } = createAuditCapture(options);
     const endBefore = http.ServerResponse.prototype.end;
     const server = http.createServer((req, res) => {
@@ -180,15 +176,17 @@ describe('createAuditCapture', () => {
     expect(response.status).toBe(202);
     expect(response.text).toBe('done');
     await new Promise(resolve => setImmediate(resolve));
-    expect(records.map(r => `${r.stage}:${r.response?.status ?? '-'}`)).toEqual(
-      ['initiation:-', 'completion:202'],
-    );
+    expect(
+      records().map(r => `${r.stage}:${r.response?.status ?? '-'}`),
+    ).toEqual(['initiation:-', 'completion:202']);
     // Node's own prototype is left alone.
     expect(http.ServerResponse.prototype.end).toBe(endBefore);
   });
 
   it('hooks responses answered inside a mounted express sub-app', async () => {
-    const { records, options } = setup();
+    const setupResult = await setup();
+    const { options } = setupResult;
+    const records = () => setupResult.records;
     const { capture } = createAuditCapture(options);
     const app = express();
     app.use(capture);
@@ -203,7 +201,7 @@ describe('createAuditCapture', () => {
     app.use('/sub', subApp);
     expect((await request(app).get('/sub/missing')).status).toBe(404);
     await new Promise(resolve => setImmediate(resolve));
-    const completion = records.find(r => r.stage === 'completion');
+    const completion = records().find(r => r.stage === 'completion');
     expect(completion?.response?.status).toBe(404);
     // Only the json hook sees this body: the error is the handler's own.
     expect(completion?.errors?.[0]).toMatchObject({
@@ -213,7 +211,9 @@ describe('createAuditCapture', () => {
   });
 
   it('records before a response end that middleware ahead of it wrapped, from the first request on', async () => {
-    const { records, options } = setup();
+    const setupResult = await setup();
+    const { options } = setupResult;
+    const records = () => setupResult.records;
     const { capture } = createAuditCapture(options);
     const app = express();
     // As compression does: keep the end seen now, write the body later
@@ -223,7 +223,7 @@ describe('createAuditCapture', () => {
       const end = res.end;
       res.end = function wrappedEnd(this: Response, ...args: unknown[]) {
         completionsSeenByWrapper.push(
-          records.filter(r => r.stage === 'completion').length,
+          records().filter(r => r.stage === 'completion').length,
         );
         return (end as (...a: unknown[]) => Response).apply(this, args);
       } as Response['end'];
@@ -240,6 +240,6 @@ describe('createAuditCapture', () => {
     await new Promise(resolve => setImmediate(resolve));
     // Each request's completion record existed when the wrapper began to end it.
     expect(completionsSeenByWrapper).toEqual([1, 2, 3]);
-    expect(records.filter(r => r.stage === 'completion')).toHaveLength(3);
+    expect(records().filter(r => r.stage === 'completion')).toHaveLength(3);
   });
 });

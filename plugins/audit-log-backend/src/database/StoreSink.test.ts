@@ -4,7 +4,7 @@ import knexFactory, { Knex } from 'knex';
 import { TestDatabases } from '@backstage/backend-test-utils';
 import type { AuditRecord } from '@backstage-audit/plugin-audit-log-node';
 import { KnexAuditStore } from './KnexAuditStore';
-import { StoreSink } from './StoreSink';
+import { storeSink } from '../__testUtils__/storeSink';
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15'] });
 
@@ -71,9 +71,8 @@ function record(i: number): AuditRecord {
   };
 }
 
-const write = (sink: StoreSink, i: number) => {
-  const r = record(i);
-  sink.write(r, JSON.stringify(r));
+const write = (sink: ReturnType<typeof storeSink>, i: number) => {
+  sink.write(record(i));
 };
 
 async function until(
@@ -87,7 +86,7 @@ async function until(
   }
 }
 
-describe('StoreSink on PostgreSQL', () => {
+describe('the store sink on PostgreSQL', () => {
   let direct: Knex;
   let viaProxy: Knex;
   let proxy: KillableProxy;
@@ -122,14 +121,12 @@ describe('StoreSink on PostgreSQL', () => {
   });
 
   it('loses nothing when the database connection dies mid-stream, and stores each record once', async () => {
-    const errors: Error[] = [];
-    const sink = StoreSink.create({
-      store: await KnexAuditStore.fromClient(viaProxy),
+    const sink = storeSink(await KnexAuditStore.fromClient(viaProxy), {
       batchSize: 50,
       flushIntervalMs: 5,
       maxRetryDelayMs: 200,
-      onError: e => errors.push(e),
     });
+    const errors = sink.errors;
     for (let i = 0; i < 1000; i++) {
       write(sink, i);
       if (i === 400) proxy.kill(); // mid-stream
@@ -137,42 +134,43 @@ describe('StoreSink on PostgreSQL', () => {
     }
     await new Promise(r => setTimeout(r, 600));
     const during = sink.stats();
-    expect(during.retries).toBeGreaterThan(0);
+    expect(during.retried).toBeGreaterThan(0);
     expect(during.queued).toBeGreaterThan(0);
-    expect(during.dropped).toBe(0);
+    expect(during.dropped).toEqual({});
     expect(errors.length).toBeGreaterThan(0);
 
     proxy.restore();
     await sink.close();
     expect(await count()).toBe(1000);
     expect(sink.stats()).toMatchObject({
-      written: 1000,
+      delivered: 1000,
       queued: 0,
-      dropped: 0,
+      dropped: {},
     });
   });
 
   it('holds at most maxQueue records while the database is down and counts every drop', async () => {
-    const errors: Error[] = [];
     const store = await KnexAuditStore.fromClient(viaProxy);
     proxy.kill();
-    const sink = StoreSink.create({
-      store,
-      maxQueue: 100,
+    const sink = storeSink(store, {
+      maxRecords: 100,
       flushIntervalMs: 5,
       maxRetryDelayMs: 100,
-      onError: e => errors.push(e),
     });
+    const errors = sink.errors;
     for (let i = 0; i < 250; i++) write(sink, i);
-    expect(sink.stats()).toMatchObject({ queued: 100, dropped: 150 });
-    expect(errors.filter(e => /queue full/.test(e.message))).toHaveLength(150);
+    expect(sink.stats()).toMatchObject({
+      queued: 100,
+      dropped: { 'queue-full': 150 },
+    });
+    expect(errors.filter(e => /queue-full/.test(e.message))).toHaveLength(150);
     proxy.restore();
     await sink.close();
     expect(await count()).toBe(100);
     expect(sink.stats()).toMatchObject({
-      written: 100,
+      delivered: 100,
       queued: 0,
-      dropped: 150,
+      dropped: { 'queue-full': 150 },
     });
   });
 
@@ -182,13 +180,11 @@ describe('StoreSink on PostgreSQL', () => {
       connection: direct.client.config.connection,
     });
     try {
-      const a = StoreSink.create({
-        store: await KnexAuditStore.fromClient(viaProxy),
+      const a = storeSink(await KnexAuditStore.fromClient(viaProxy), {
         batchSize: 100,
         flushIntervalMs: 1,
       });
-      const b = StoreSink.create({
-        store: await KnexAuditStore.fromClient(otherDb),
+      const b = storeSink(await KnexAuditStore.fromClient(otherDb), {
         batchSize: 100,
         flushIntervalMs: 1,
       });

@@ -3,7 +3,7 @@ import knexFactory, { Knex } from 'knex';
 import { TestDatabases } from '@backstage/backend-test-utils';
 import type { AuditRecord } from '@backstage-audit/plugin-audit-log-node';
 import { KnexAuditStore } from './KnexAuditStore';
-import { StoreSink } from './StoreSink';
+import { storeSink } from '../__testUtils__/storeSink';
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
@@ -57,22 +57,17 @@ describe.each(databases.eachSupportedId())(
       const knex = await databases.init(databaseId);
       const store = await KnexAuditStore.fromClient(knex);
       await addRefusals(knex);
-      const errors: string[] = [];
-      const sink = StoreSink.create({
-        store,
-        batchSize: 10,
-        onError: e => errors.push(e.message),
-      });
+      const sink = storeSink(store, { batchSize: 10 });
       const records = Array.from({ length: 10 }, (_, i) => record(i));
       records[3] = record(3, { meta: { note: 'poison' } });
       records[7] = record(7, { auditId: 'reject-me' });
       for (const r of records) {
-        sink.write(r, JSON.stringify(r));
+        sink.write(r);
       }
       await sink.flush();
       // The store goes on: later records are stored as usual.
       const later = record(20);
-      sink.write(later, JSON.stringify(later));
+      sink.write(later);
       await sink.flush();
 
       const rows = await knex('audit_events').select('audit_id', 'record');
@@ -96,12 +91,14 @@ describe.each(databases.eachSupportedId())(
         }
       }
       expect(sink.stats()).toMatchObject({
-        written: 9,
-        degraded: 1,
-        failed: 1,
+        delivered: 9,
+        dropped: { 'stored-minimal': 1, refused: 1 },
         queued: 0,
       });
-      expect(errors).toHaveLength(2);
+      expect(sink.errors.map(e => e.message)).toEqual([
+        expect.stringContaining('a minimal form was stored'),
+        expect.stringContaining('even in minimal form'),
+      ]);
       await sink.close();
     });
 
@@ -130,19 +127,17 @@ describe.each(databases.eachSupportedId())(
           migrations: { skip: true },
         },
       });
-      const sink = StoreSink.create({ store: down, maxRetryDelayMs: 100 });
+      const sink = storeSink(down, { maxRetryDelayMs: 100 });
       for (let i = 0; i < 5; i++) {
-        const r = record(i);
-        sink.write(r, JSON.stringify(r));
+        sink.write(record(i));
       }
       await sink.flush(1500);
       expect(sink.stats()).toMatchObject({
-        written: 0,
-        failed: 0,
-        degraded: 0,
+        delivered: 0,
+        dropped: {},
         queued: 5,
       });
-      expect(sink.stats().retries).toBeGreaterThan(0);
+      expect(sink.stats().retried).toBeGreaterThan(0);
       await unreachable.destroy();
     });
   },

@@ -4,10 +4,13 @@ import {
   coreServices,
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
-import { auditLogServiceRef } from '@backstage-audit/plugin-audit-log-node';
+import {
+  auditLogRouteTablesServiceRef,
+  auditLogServiceRef,
+} from '@backstage-audit/plugin-audit-log-node';
 import { randomUUID } from 'node:crypto';
-import { AUDIT_LOG_PLUGIN_ID, readAuditLogConfig } from '../config';
-import { resolveActorId } from '../capture/actor';
+import { AUDIT_LOG_PLUGIN_ID } from '../config';
+import { auditLogCoreServiceRef } from './auditLogCoreServiceFactory';
 
 const NOOP_EVENT: AuditorServiceEvent = {
   async success() {},
@@ -21,7 +24,11 @@ const NOOP_EVENT: AuditorServiceEvent = {
  * query strings and whatever meta a plugin passes).
  *
  * For plugins whose HTTP traffic is captured, request-bound upstream events
- * are dropped: the capture already records them in full. Everything else
+ * lend their meta to the request's record (through
+ * `AuditLogService.requestContext`) and write nothing of their own: the
+ * capture records the request in full. Request-less events that a route
+ * table supersedes (`supersededUpstreamEvents`, e.g. the scaffolder's task
+ * execution, recorded by its lifecycle observer) are dropped; everything else
  * becomes records named `<pluginId>.<eventId>`.
  *
  * @public
@@ -29,18 +36,23 @@ const NOOP_EVENT: AuditorServiceEvent = {
 export const auditAuditorServiceFactory = createServiceFactory({
   service: coreServices.auditor,
   deps: {
-    config: coreServices.rootConfig,
     plugin: coreServices.pluginMetadata,
     httpAuth: coreServices.httpAuth,
     auditLog: auditLogServiceRef,
+    core: auditLogCoreServiceRef,
+    routeTables: auditLogRouteTablesServiceRef,
   },
-  factory({ config, plugin, httpAuth, auditLog }): AuditorService {
+  factory({ plugin, httpAuth, auditLog, core, routeTables }): AuditorService {
     const pluginId = plugin.getId();
-    const auditConfig = readAuditLogConfig(config);
+    const { config } = core;
     const captured =
-      auditConfig.enabled &&
-      (auditConfig.plugins.includes(pluginId) ||
-        pluginId === AUDIT_LOG_PLUGIN_ID);
+      config.enabled &&
+      (config.plugins.includes(pluginId) || pluginId === AUDIT_LOG_PLUGIN_ID);
+    const superseded = new Set(
+      routeTables
+        .filter(t => t.pluginId === pluginId)
+        .flatMap(t => t.supersededUpstreamEvents ?? []),
+    );
     const serviceActor = `plugin:${pluginId}`;
 
     return {
@@ -49,7 +61,7 @@ export const auditAuditorServiceFactory = createServiceFactory({
         if (captured && request) {
           // The HTTP capture records this request; lend it the plugin's own meta
           // (the catalog's totalItems and pageInfo, a created location's id...).
-          const inFlight = auditLog.requests.get(request);
+          const inFlight = auditLog.requestContext(request);
           if (!inFlight) {
             return NOOP_EVENT;
           }
@@ -71,27 +83,26 @@ export const auditAuditorServiceFactory = createServiceFactory({
         }
         const eventName = `${pluginId}.${eventId}`;
         if (
-          auditLog.claimedUpstreamEvents.has(eventName) ||
+          (!request && superseded.has(eventId)) ||
           !auditLog.isEventEnabled(eventName)
         ) {
           return NOOP_EVENT;
         }
         const auditId = randomUUID();
-        const actorId = request
-          ? await resolveActorId(httpAuth, request)
-          : serviceActor;
+        const actor = request
+          ? await auditLog.resolveActor(request, httpAuth)
+          : { actorId: serviceActor };
         const base = {
           plugin: pluginId,
           eventName,
           auditId,
-          actor: {
-            actorId,
-            ip: request?.socket?.remoteAddress,
-            hostname: request?.socket?.remoteAddress,
-            client: request?.headers['user-agent'],
-          },
+          actor,
           request: request
-            ? { method: request.method, url: request.originalUrl }
+            ? {
+                method: request.method,
+                url: request.originalUrl,
+                query: request.query,
+              }
             : undefined,
         };
         auditLog.emit({

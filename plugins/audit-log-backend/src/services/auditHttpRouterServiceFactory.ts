@@ -11,9 +11,13 @@ import {
   createRateLimitMiddleware,
 } from '@backstage/backend-defaults/httpRouter';
 import { MiddlewareFactory } from '@backstage/backend-defaults/rootHttpRouter';
-import { auditLogServiceRef } from '@backstage-audit/plugin-audit-log-node';
-import { AUDIT_LOG_PLUGIN_ID, readAuditLogConfig } from '../config';
+import {
+  auditLogRouteTablesServiceRef,
+  auditLogServiceRef,
+} from '@backstage-audit/plugin-audit-log-node';
+import { AUDIT_LOG_PLUGIN_ID } from '../config';
 import { createAuditCapture } from '../capture/createAuditCapture';
+import { auditLogCoreServiceRef } from './auditLogCoreServiceFactory';
 
 /**
  * Replaces `coreServices.httpRouter` with the default chain of
@@ -37,6 +41,8 @@ export const auditHttpRouterServiceFactory = createServiceFactory({
     httpAuth: coreServices.httpAuth,
     logger: coreServices.logger,
     auditLog: auditLogServiceRef,
+    core: auditLogCoreServiceRef,
+    routeTables: auditLogRouteTablesServiceRef,
   },
   async factory({
     auth,
@@ -47,9 +53,17 @@ export const auditHttpRouterServiceFactory = createServiceFactory({
     lifecycle,
     logger,
     auditLog,
+    core,
+    routeTables,
   }) {
     const pluginId = plugin.getId();
-    const auditConfig = readAuditLogConfig(config);
+    const auditConfig = core.config;
+    const tables = routeTables.filter(t => t.pluginId === pluginId);
+    if (tables.length > 1) {
+      throw new Error(
+        `Audit log: ${tables.length} route tables are registered for plugin '${pluginId}'; there can be one`,
+      );
+    }
     const audited =
       auditConfig.enabled &&
       (auditConfig.plugins.includes(pluginId) ||
@@ -60,6 +74,10 @@ export const auditHttpRouterServiceFactory = createServiceFactory({
           auditLog,
           httpAuth,
           config: auditConfig,
+          routes: tables[0],
+          requests: core.requests,
+          actors: core.actors,
+          waiting: auditLog.waits,
         })
       : undefined;
 

@@ -3,61 +3,61 @@ import {
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
 import {
+  AuditRecordBuilder,
+  auditLogFormatsServiceRef,
   auditLogServiceRef,
-  DefaultAuditLogService,
+  auditLogSinkTypesServiceRef,
   Redactor,
-  WinstonStreamSink,
 } from '@backstage-audit/plugin-audit-log-node';
-import { readAuditLogConfig } from '../config';
+import { AuditPipeline } from '../pipeline/AuditPipeline';
+import { auditLogCoreServiceRef } from './auditLogCoreServiceFactory';
 
 /**
- * The backend's audit pipeline: reads `auditLog` config once, builds the
- * redactor and the stdout sink, and drains every sink on shutdown.
+ * The backend's audit log: builds the pipeline from the config, every
+ * registered format and sink type (known before it is built), starts and
+ * stops with the backend (both audited), and drains every sink on shutdown
+ * within `auditLog.shutdownTimeoutMs`.
  *
  * @public
  */
 export const auditLogServiceFactory = createServiceFactory({
   service: auditLogServiceRef,
   deps: {
-    config: coreServices.rootConfig,
+    core: auditLogCoreServiceRef,
+    formats: auditLogFormatsServiceRef,
+    sinkTypes: auditLogSinkTypesServiceRef,
     logger: coreServices.rootLogger,
     lifecycle: coreServices.rootLifecycle,
   },
-  async factory({ config, logger, lifecycle }) {
-    const options = readAuditLogConfig(config);
+  async factory({ core, formats, sinkTypes, logger, lifecycle }) {
+    const { config } = core;
     const auditLogger = logger.child({ service: 'audit-log' });
-    const service = DefaultAuditLogService.create({
-      redactor: Redactor.create(options.redaction),
+    const pipeline = await AuditPipeline.create({
+      config,
+      builder: AuditRecordBuilder.create({
+        redactor: Redactor.create(config.redaction),
+        defaultLevel: config.levels.default,
+        eventLevels: config.levels.events,
+        includeErrorStack: config.errors.includeStack,
+        maxBodyBytes: config.body.maxBytes,
+      }),
+      formats,
+      sinkTypes,
+      requests: core.requests,
+      actors: core.actors,
       logger: auditLogger,
-      defaultLevel: options.levels.default,
-      eventLevels: options.levels.events,
-      includeEvents: options.events.include,
-      // A disabled audit log records nothing, whatever else asks.
-      excludeEvents: options.events.exclude,
-      enabled: options.enabled,
-      includeErrorStack: options.errors.includeStack,
-      maxBodyBytes: options.body.maxBytes,
     });
-    if (options.stdout.enabled) {
-      service.addSink(
-        WinstonStreamSink.create({
-          level: options.stdout.level,
-          onError: error => service.reportFailure('stdout', error),
-        }),
-      );
-    }
     // Starting and stopping the audit trail are themselves audited (PCI DSS 10.2.1.6).
     const lifecycleEvent = (eventName: string) =>
-      service.emit({
+      pipeline.emit({
         plugin: 'audit-log',
         eventName,
         stage: 'completion',
         status: 'succeeded',
         actor: { actorId: 'plugin:audit-log' },
         meta: {
-          plugins: options.plugins,
-          stdout: options.stdout.enabled,
-          store: options.store.enabled,
+          plugins: config.plugins,
+          sinks: config.sinks.map(s => s.name),
         },
       });
     lifecycle.addStartupHook(() => {
@@ -67,10 +67,11 @@ export const auditLogServiceFactory = createServiceFactory({
       lifecycleEvent('AuditLogStopped');
     });
     lifecycle.addShutdownHook(async () => {
-      await service.flush();
-      const stats = service.stats();
-      auditLogger.info('Audit log stopped', { stats: JSON.stringify(stats) });
+      await pipeline.close();
+      auditLogger.info('Audit log stopped', {
+        stats: JSON.stringify(pipeline.stats()),
+      });
     });
-    return service;
+    return pipeline;
   },
 });

@@ -9,7 +9,7 @@ import {
 import { createConfigSecretEnumerator } from '@backstage/backend-defaults/rootConfig';
 import { Redactor, REDACTED } from '@backstage-audit/plugin-audit-log-node';
 import * as winston from 'winston';
-import { readAuditLogConfig } from '../config';
+import { auditLogCoreServiceRef } from './auditLogCoreServiceFactory';
 
 /** Fields winston and Backstage's logger own; never rewritten. */
 const KEPT_FIELDS = new Set(['level', 'message']);
@@ -88,9 +88,9 @@ export function createOrdinaryLogSafetyFormat(
  */
 export const auditRootLoggerServiceFactory = createServiceFactory({
   service: coreServices.rootLogger,
-  deps: { config: coreServices.rootConfig },
-  async factory({ config }) {
-    const redactor = Redactor.create(readAuditLogConfig(config).redaction);
+  deps: { config: coreServices.rootConfig, core: auditLogCoreServiceRef },
+  async factory({ config, core }) {
+    const redactor = Redactor.create(core.config.redaction);
     const production = process.env.NODE_ENV === 'production';
     const logger = WinstonLogger.create({
       meta: {

@@ -58,6 +58,13 @@ export interface AuditRoute {
 export interface AuditRouteTable {
   pluginId: string;
   routes: readonly AuditRoute[];
+  /**
+   * The plugin's own auditor event ids whose request-less occurrences a
+   * richer observer records instead (e.g. the scaffolder's `task` execution
+   * events, superseded by its task-lifecycle records): the auditor
+   * replacement drops them, so nothing is written twice.
+   */
+  supersededUpstreamEvents?: readonly string[];
 }
 
 /**
@@ -68,6 +75,7 @@ export interface AuditRouteTable {
 export function defineAuditRoutes(
   pluginId: string,
   routes: readonly AuditRoute[],
+  options: { supersededUpstreamEvents?: readonly string[] } = {},
 ): AuditRouteTable {
   const seen = new Set<string>();
   for (const route of routes) {
@@ -84,5 +92,5 @@ export function defineAuditRoutes(
     }
     seen.add(key);
   }
-  return { pluginId, routes };
+  return { pluginId, routes, ...options };
 }

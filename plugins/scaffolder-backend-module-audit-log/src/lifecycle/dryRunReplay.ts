@@ -1,5 +1,6 @@
 import type { HttpAuthService } from '@backstage/backend-plugin-api';
 import type { Request } from 'express';
+import type { AuditLogService } from '@backstage-audit/plugin-audit-log-node';
 import {
   AuditedStep,
   TaskAuditTrail,
@@ -11,25 +12,23 @@ type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
 
-/** The same actor the HTTP records name, from the plugin's own (cached) credentials. */
+/**
+ * The same actor the HTTP records name: the request's own, when the capture
+ * records it, else resolved the same way. `userRef` only for users, as
+ * upstream's `spec.user.ref`.
+ */
 async function actorOf(
+  auditLog: AuditLogService,
   httpAuth: HttpAuthService,
   req: Request,
 ): Promise<{ actorId: string | null; userRef?: string }> {
-  try {
-    const { principal } = await httpAuth.credentials(req);
-    const p = principal as {
-      type?: string;
-      userEntityRef?: string;
-      subject?: string;
-    };
-    if (p.type === 'user') {
-      return { actorId: p.userEntityRef ?? null, userRef: p.userEntityRef };
-    }
-    return { actorId: p.type === 'service' ? (p.subject ?? null) : null };
-  } catch {
-    return { actorId: null };
-  }
+  const actor = await (auditLog.requestContext(req)?.actor ??
+    auditLog.resolveActor(req, httpAuth));
+  const actorId = actor.actorId;
+  return {
+    actorId,
+    userRef: actorId?.startsWith('user:') ? actorId : undefined,
+  };
 }
 
 /** `template:namespace/name` of the inline template, as the HTTP record names it. */
@@ -88,7 +87,13 @@ export interface DryRunReplayOptions {
  */
 export async function replayDryRun(
   options: DryRunReplayOptions,
-  exchange: { req: Request; status: number; body: unknown; auditId?: string },
+  exchange: {
+    auditLog: AuditLogService;
+    req: Request;
+    status: number;
+    body: unknown;
+    auditId?: string;
+  },
 ): Promise<void> {
   const { status, auditId } = exchange;
   const responseBody = obj(exchange.body);
@@ -97,7 +102,11 @@ export async function replayDryRun(
     return;
   }
   const requestBody = obj(exchange.req.body);
-  const actor = await actorOf(options.httpAuth, exchange.req);
+  const actor = await actorOf(
+    exchange.auditLog,
+    options.httpAuth,
+    exchange.req,
+  );
   const trail = new TaskAuditTrail(
     options.trailOptions,
     options.runs.fromDryRun({

@@ -145,10 +145,6 @@ export async function installTaskLifecycleAudit(
     );
   }
 
-  // The scaffolder's own `task` auditor events (execution, actor plugin:scaffolder,
-  // parameters only key-redacted) are superseded by the records above.
-  auditLog.claimedUpstreamEvents.add('scaffolder.task');
-
   await scheduleStaleTaskJanitor({
     config,
     scheduler: deps.scheduler,

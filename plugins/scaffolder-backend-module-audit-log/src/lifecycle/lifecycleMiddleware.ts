@@ -60,7 +60,7 @@ export function createLifecycleMiddleware(
     let creationAuditId: string | undefined;
     try {
       const path = req.path.replace(/\/+$/, '');
-      const auditId = auditLog.requests.get(req)?.auditId;
+      const auditId = auditLog.requestContext(req)?.auditId;
       if (path === '/v2/tasks' && auditId) {
         creationAuditId = auditId;
         onJson(
@@ -78,6 +78,7 @@ export function createLifecycleMiddleware(
           res,
           body => {
             replayDryRun(options, {
+              auditLog,
               req,
               status: res.statusCode,
               body,

@@ -1,32 +1,21 @@
 import {
-  AuditRecord,
-  DefaultAuditLogService,
-  Redactor,
-} from '@backstage-audit/plugin-audit-log-node';
+  MockAuditLog,
+  mockAuditLog,
+} from '@backstage-audit/plugin-audit-log-node/testUtils';
 import { assertValidRecords } from '../../../../test/support/recordSchema';
 
-/** The real audit pipeline with a sink that keeps every record (tests only). */
+const created: MockAuditLog[] = [];
+
+// Every record a test produced must match the published JSON Schema.
+afterEach(() => {
+  for (const auditLog of created.splice(0)) {
+    assertValidRecords(auditLog.records);
+  }
+});
+
+/** The real record builder with every record kept (tests only). */
 export function recordingAuditLog() {
-  const records: AuditRecord[] = [];
-  const lines: string[] = [];
-  const auditLog = DefaultAuditLogService.create({
-    redactor: Redactor.create(),
-    sinks: [
-      {
-        name: 'recording',
-        write(record, line) {
-          assertValidRecords([JSON.parse(line)]);
-          records.push(record);
-          lines.push(line);
-        },
-        stats: () => ({
-          written: records.length,
-          failed: 0,
-          dropped: 0,
-          queued: 0,
-        }),
-      },
-    ],
-  });
-  return { auditLog, records, text: () => lines.join('\n') };
+  const auditLog = mockAuditLog();
+  created.push(auditLog);
+  return { auditLog, records: auditLog.records, text: () => auditLog.text() };
 }

@@ -1,25 +1,25 @@
 import { Writable } from 'node:stream';
-import * as winston from 'winston';
-import { MESSAGE } from 'triple-beam';
-import { AuditEventInput } from './AuditLogService';
-import {
-  AuditFailureLogger,
-  DefaultAuditLogService,
-  DefaultAuditLogServiceOptions,
-} from './DefaultAuditLogService';
+import { ConfigReader } from '@backstage/config';
+import { mockServices } from '@backstage/backend-test-utils';
 import {
   AUDIT_SCHEMA_VERSION,
   AuditActor,
+  AuditEventInput,
+  AuditFormat,
   AuditLevel,
   AuditRecord,
+  AuditRecordBuilder,
+  AuditSinkType,
   REDACTED,
-} from './record';
-import { Redactor } from './redaction/Redactor';
-import { defineAuditRoutes } from './routes/types';
-import { serializeAuditRecord } from './serialize';
-import { AuditSink, AuditSinkStats } from './sinks/types';
-import { WinstonStreamSink } from './sinks/WinstonStreamSink';
-import { assertValidRecords } from '../../../test/support/recordSchema';
+  Redactor,
+} from '@backstage-audit/plugin-audit-log-node';
+import { readAuditLogConfig } from '../config';
+import { AuditActorResolver } from '../capture/AuditActorResolver';
+import { AuditRequestRegistry } from '../capture/AuditRequestRegistry';
+import { rhdhFormat, serializeAuditRecord } from '../formats/rhdhFormat';
+import { StdoutTransport } from '../sinks/StdoutTransport';
+import { AuditPipeline } from './AuditPipeline';
+import { assertValidRecords } from '../../../../test/support/recordSchema';
 
 const UUID_RE =
   /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -71,54 +71,100 @@ function event(overrides: Partial<AuditEventInput> = {}): AuditEventInput {
   };
 }
 
-function setup(
-  options: Partial<DefaultAuditLogServiceOptions> = {},
-  sinkLevel: AuditLevel = 'silly',
-) {
-  const out = collectingStream();
-  const sink = WinstonStreamSink.create({
-    stream: out.stream,
-    level: sinkLevel,
-  });
-  const service = DefaultAuditLogService.create({
-    redactor: Redactor.create(),
-    sinks: [sink],
-    ...options,
-  });
-  return { service, out, sink };
+/** A sink type writing to a stream the test reads (stdout's transport, on another stream). */
+function streamSinkType(type: string, stream: Writable): AuditSinkType {
+  return {
+    type,
+    deliveryModes: ['sync', 'batched', 'best-effort', 'blocking', 'strict'],
+    create: () => StdoutTransport.create({ stream }),
+  };
 }
 
-class ThrowingSink implements AuditSink {
-  readonly name = 'broken';
-  calls = 0;
-  write(): void {
-    this.calls++;
-    throw new Error('sink exploded');
-  }
-  stats(): AuditSinkStats {
-    return { written: 0, failed: 0, dropped: 0, queued: 0 };
-  }
+/** A sink type whose transport throws on every write, breaking its contract. */
+function throwingSinkType(): AuditSinkType & { calls: number } {
+  const type = {
+    type: 'broken',
+    calls: 0,
+    deliveryModes: ['sync'] as const,
+    create: () => ({
+      writeSync() {
+        type.calls++;
+        throw new Error('sink exploded');
+      },
+      async deliver() {
+        throw new Error('sink exploded');
+      },
+    }),
+  };
+  return type;
 }
 
-function recordingLogger(): AuditFailureLogger & { messages: string[] } {
+function recordingLogger() {
   const messages: string[] = [];
-  return { messages, error: (message: string) => void messages.push(message) };
+  const logger = mockServices.logger.mock();
+  logger.error.mockImplementation((message: string) => {
+    messages.push(message);
+  });
+  logger.child.mockReturnValue(logger);
+  return Object.assign(logger, { messages });
+}
+
+interface SetupOptions {
+  auditLog?: Record<string, unknown>;
+  sinkLevel?: AuditLevel;
+  logger?: ReturnType<typeof recordingLogger>;
+  sinkTypes?: AuditSinkType[];
+  formats?: AuditFormat[];
+  failureReportIntervalMs?: number;
+}
+
+/** The real pipeline from config, its stdout sink on a stream the test reads. */
+async function setup(options: SetupOptions = {}) {
+  const out = collectingStream();
+  const config = readAuditLogConfig(
+    new ConfigReader({
+      auditLog: {
+        store: { enabled: false },
+        stdout: { level: options.sinkLevel ?? 'silly' },
+        ...options.auditLog,
+      },
+    }),
+  );
+  const service = await AuditPipeline.create({
+    config,
+    builder: AuditRecordBuilder.create({
+      redactor: Redactor.create(config.redaction),
+      defaultLevel: config.levels.default,
+      eventLevels: config.levels.events,
+      includeErrorStack: config.errors.includeStack,
+      maxBodyBytes: config.body.maxBytes,
+    }),
+    formats: options.formats ?? [rhdhFormat],
+    sinkTypes: [
+      streamSinkType('stdout', out.stream),
+      ...(options.sinkTypes ?? []),
+    ],
+    requests: AuditRequestRegistry.create(),
+    actors: AuditActorResolver.create({ trustProxy: false }),
+    logger: options.logger ?? recordingLogger(),
+    failureReportIntervalMs: options.failureReportIntervalMs,
+  });
+  return { service, out };
 }
 
 afterEach(() => {
   jest.restoreAllMocks();
 });
 
-describe('DefaultAuditLogService', () => {
+describe('AuditPipeline', () => {
   describe('emit', () => {
-    it('writes exactly one JSON line per record', () => {
-      const { service, out } = setup();
+    it('writes exactly one JSON line per record', async () => {
+      const { service, out } = await setup();
       const before = Date.now();
-      const id = service.emit(event({ auditId: 'audit-1' }));
+      service.emit(event({ auditId: 'audit-1' }));
       service.emit(event({ auditId: 'audit-2', stage: 'initiation' }));
       const after = Date.now();
 
-      expect(id).toBe('audit-1');
       const text = out.text();
       expect(text.endsWith('\n')).toBe(true);
       const lines = text.split('\n');
@@ -150,33 +196,34 @@ describe('DefaultAuditLogService', () => {
       expect(time).toBeLessThanOrEqual(after);
     });
 
-    it('writes the line the record serializes to', () => {
-      const { service, out } = setup();
+    it('writes the line the record serializes to', async () => {
+      const { service, out } = await setup();
       service.emit(event({ auditId: 'x' }));
       const [record] = out.records();
       expect(out.text()).toBe(`${serializeAuditRecord(record)}\n`);
     });
 
-    it('generates a UUID when no auditId is given', () => {
-      const { service, out } = setup();
-      const a = service.emit(event());
-      const b = service.emit(event());
+    it('generates a UUID when no auditId is given', async () => {
+      const { service, out } = await setup();
+      service.emit(event());
+      service.emit(event());
+      const [a, b] = out.records().map(r => r.auditId);
       expect(a).toMatch(UUID_RE);
       expect(b).toMatch(UUID_RE);
       expect(a).not.toBe(b);
-      expect(out.records().map(r => r.auditId)).toEqual([a, b]);
     });
 
-    it('records a null actor id for unauthenticated requests', () => {
-      const { service, out } = setup();
+    it('records a null actor id for unauthenticated requests', async () => {
+      const { service, out } = await setup();
       service.emit(event({ actor: { actorId: null } }));
       expect(out.records()[0].actor.actorId).toBeNull();
     });
 
-    it('picks the level: eventLevels override > event.level > defaultLevel', () => {
-      const { service, out } = setup({
-        defaultLevel: 'verbose',
-        eventLevels: { Overridden: 'warn' },
+    it('picks the level: eventLevels override > event.level > defaultLevel', async () => {
+      const { service, out } = await setup({
+        auditLog: {
+          levels: { default: 'verbose', events: { Overridden: 'warn' } },
+        },
       });
       service.emit(event({ eventName: 'Overridden', level: 'debug' }));
       service.emit(event({ eventName: 'OwnLevel', level: 'debug' }));
@@ -188,27 +235,30 @@ describe('DefaultAuditLogService', () => {
       ]);
     });
 
-    it('defaults the level to info', () => {
-      const { service, out } = setup();
+    it('defaults the level to info', async () => {
+      const { service, out } = await setup();
       service.emit(event());
       expect(out.records()[0].level).toBe('info');
     });
   });
 
   describe('filtering', () => {
-    it('writes only included events and counts the rest as filtered', () => {
-      const { service, out } = setup({ includeEvents: ['A', 'B'] });
-      const id = service.emit(event({ eventName: 'C', auditId: 'c-id' }));
+    it('writes only included events and counts the rest as filtered', async () => {
+      const { service, out } = await setup({
+        auditLog: { events: { include: ['A', 'B'] } },
+      });
+      service.emit(event({ eventName: 'C', auditId: 'c-id' }));
       service.emit(event({ eventName: 'A' }));
-      expect(id).toBe('c-id');
       expect(out.records().map(r => r.eventName)).toEqual(['A']);
       expect(service.isEventEnabled('B')).toBe(true);
       expect(service.isEventEnabled('C')).toBe(false);
       expect(service.stats()).toMatchObject({ emitted: 1, filtered: 1 });
     });
 
-    it('drops excluded events', () => {
-      const { service, out } = setup({ excludeEvents: ['Noisy'] });
+    it('drops excluded events', async () => {
+      const { service, out } = await setup({
+        auditLog: { events: { exclude: ['Noisy'] } },
+      });
       service.emit(event({ eventName: 'Noisy' }));
       service.emit(event({ eventName: 'Noisy' }));
       service.emit(event({ eventName: 'Other' }));
@@ -216,24 +266,24 @@ describe('DefaultAuditLogService', () => {
       expect(service.stats()).toMatchObject({ emitted: 1, filtered: 2 });
     });
 
-    it('exclude wins over include', () => {
-      const { service } = setup({ includeEvents: ['A'], excludeEvents: ['A'] });
+    it('exclude wins over include', async () => {
+      const { service } = await setup({
+        auditLog: { events: { include: ['A'], exclude: ['A'] } },
+      });
       expect(service.isEventEnabled('A')).toBe(false);
     });
 
-    it('writes nothing at all when disabled', () => {
-      const { service, out } = setup({ enabled: false });
-      const id = service.emit(event());
-      expect(id).toMatch(UUID_RE);
+    it('writes nothing at all when disabled', async () => {
+      const { service, out } = await setup({ auditLog: { enabled: false } });
+      service.emit(event());
       expect(out.text()).toBe('');
       expect(service.isEventEnabled('CatalogEntityFetch')).toBe(false);
+      // Disabled: no sink is even built.
       expect(service.stats()).toEqual({
         emitted: 0,
         filtered: 1,
         failed: 0,
-        sinks: {
-          stdout: { written: 0, failed: 0, dropped: 0, queued: 0 },
-        },
+        sinks: {},
       });
     });
   });
@@ -242,8 +292,10 @@ describe('DefaultAuditLogService', () => {
     const CANARY = 'CANARY-7f3a9c';
     const MESSAGE_SECRET = 'KEY-123';
 
-    it('redacts url, query, params, body, meta and errors', () => {
-      const { service, out } = setup({ includeErrorStack: true });
+    it('redacts url, query, params, body, meta and errors', async () => {
+      const { service, out } = await setup({
+        auditLog: { errors: { includeStack: true } },
+      });
       service.emit(
         event({
           status: 'failed',
@@ -300,8 +352,10 @@ describe('DefaultAuditLogService', () => {
       expect(record.errors?.[0].stack).toContain(`failed using ${REDACTED}`);
     });
 
-    it('truncates bodies larger than maxBodyBytes', () => {
-      const { service, out } = setup({ maxBodyBytes: 50 });
+    it('truncates bodies larger than maxBodyBytes', async () => {
+      const { service, out } = await setup({
+        auditLog: { body: { maxBytes: 50 } },
+      });
       service.emit(
         event({
           request: {
@@ -325,8 +379,8 @@ describe('DefaultAuditLogService', () => {
       expect(out.text()).not.toContain(CANARY);
     });
 
-    it('omits empty meta, and always writes query and params as objects', () => {
-      const { service, out } = setup();
+    it('omits empty meta, and always writes query and params as objects', async () => {
+      const { service, out } = await setup();
       service.emit(
         event({
           meta: {},
@@ -352,8 +406,8 @@ describe('DefaultAuditLogService', () => {
   });
 
   describe('errors', () => {
-    it('records name and message but no stack by default', () => {
-      const { service, out } = setup();
+    it('records name and message but no stack by default', async () => {
+      const { service, out } = await setup();
       const error = new TypeError('bad thing');
       service.emit(
         event({
@@ -368,8 +422,10 @@ describe('DefaultAuditLogService', () => {
       ]);
     });
 
-    it('records the stack with includeErrorStack', () => {
-      const { service, out } = setup({ includeErrorStack: true });
+    it('records the stack with includeErrorStack', async () => {
+      const { service, out } = await setup({
+        auditLog: { errors: { includeStack: true } },
+      });
       const error = new Error('with stack');
       service.emit(event({ status: 'failed', errors: [error] }));
       const [recorded] = out.records()[0].errors ?? [];
@@ -378,16 +434,16 @@ describe('DefaultAuditLogService', () => {
       expect(recorded.stack).toBe(error.stack);
     });
 
-    it('omits errors when there are none', () => {
-      const { service, out } = setup();
+    it('omits errors when there are none', async () => {
+      const { service, out } = await setup();
       service.emit(event({ errors: [] }));
       expect(out.records()[0]).not.toHaveProperty('errors');
     });
   });
 
-  it('cannot be made to forge a second line', () => {
+  it('cannot be made to forge a second line', async () => {
     const forged = '"}\n{"level":"error","isAuditLog":true}';
-    const { service, out } = setup();
+    const { service, out } = await setup();
     service.emit(
       event({
         meta: { [forged]: 'v', value: forged },
@@ -410,64 +466,100 @@ describe('DefaultAuditLogService', () => {
   });
 
   describe('failures', () => {
-    it('keeps writing to other sinks when one throws, and does not throw', () => {
+    it('keeps writing to other sinks when one throws, and does not throw', async () => {
       const logger = recordingLogger();
-      const broken = new ThrowingSink();
-      const { service, out } = setup({ logger });
-      // The broken sink sits between two working ones.
+      const broken = throwingSinkType();
       const other = collectingStream();
-      service.addSink(broken);
-      service.addSink(WinstonStreamSink.create({ stream: other.stream }));
+      // The broken sink sits between two working ones.
+      const { service, out } = await setup({
+        logger,
+        sinkTypes: [broken, streamSinkType('other', other.stream)],
+        auditLog: {
+          sinks: { broken: { type: 'broken' }, second: { type: 'other' } },
+        },
+      });
 
-      let id = '';
-      expect(() => {
-        id = service.emit(event({ auditId: 'survives' }));
-      }).not.toThrow();
-      expect(id).toBe('survives');
+      expect(() => service.emit(event({ auditId: 'survives' }))).not.toThrow();
       expect(broken.calls).toBe(1);
       expect(out.records().map(r => r.auditId)).toEqual(['survives']);
       expect(other.records().map(r => r.auditId)).toEqual(['survives']);
       expect(logger.messages).toHaveLength(1);
       expect(logger.messages[0]).toContain('broken');
       expect(logger.messages[0]).toContain('sink exploded');
-      expect(service.stats().emitted).toBe(1);
+      expect(service.stats()).toMatchObject({
+        emitted: 1,
+        sinks: {
+          broken: { delivered: 0, dropped: { 'write-failed': 1 } },
+          second: { delivered: 1, dropped: {} },
+        },
+      });
     });
 
-    it('does not throw when the failure logger itself throws', () => {
+    it('does not throw when the failure logger itself throws', async () => {
+      const logger = recordingLogger();
+      logger.error.mockImplementation(() => {
+        throw new Error('logger down');
+      });
       const other = collectingStream();
-      const service = DefaultAuditLogService.create({
-        redactor: Redactor.create(),
-        logger: {
-          error() {
-            throw new Error('logger down');
-          },
+      const { service } = await setup({
+        logger,
+        sinkTypes: [throwingSinkType(), streamSinkType('other', other.stream)],
+        auditLog: {
+          sinks: { broken: { type: 'broken' }, second: { type: 'other' } },
         },
-        sinks: [
-          new ThrowingSink(),
-          WinstonStreamSink.create({ stream: other.stream }),
-        ],
       });
       expect(() => service.emit(event({ auditId: 'a' }))).not.toThrow();
       expect(() => service.reportFailure('x', new Error('y'))).not.toThrow();
       expect(other.records().map(r => r.auditId)).toEqual(['a']);
     });
 
-    it('counts a record that cannot be built as failed and writes nothing', () => {
+    it('counts a record that cannot be built as failed and writes nothing', async () => {
       const logger = recordingLogger();
-      const { service, out } = setup({ logger });
-      const id = service.emit(
+      const { service, out } = await setup({ logger });
+      service.emit(
         event({ auditId: 'bad', actor: undefined as unknown as AuditActor }),
       );
-      expect(id).toBe('bad');
       expect(out.text()).toBe('');
       expect(service.stats()).toMatchObject({ emitted: 0, failed: 1 });
       expect(logger.messages).toHaveLength(1);
       expect(logger.messages[0]).toContain('build');
     });
 
-    it('reports failures at most once per interval, with their count', () => {
+    it('counts a format that throws against each of its sinks, and goes on', async () => {
       const logger = recordingLogger();
-      const { service } = setup({ logger, failureReportIntervalMs: 1000 });
+      const other = collectingStream();
+      const { service, out } = await setup({
+        logger,
+        formats: [
+          rhdhFormat,
+          {
+            id: 'fragile',
+            render(record) {
+              if (record.eventName === 'Boom') throw new Error('cannot render');
+              return `fragile ${record.auditId}`;
+            },
+          },
+        ],
+        sinkTypes: [streamSinkType('other', other.stream)],
+        auditLog: { sinks: { odd: { type: 'other', format: 'fragile' } } },
+      });
+      service.emit(event({ eventName: 'Boom', auditId: 'b1' }));
+      service.emit(event({ eventName: 'Fine', auditId: 'f1' }));
+      expect(out.records().map(r => r.auditId)).toEqual(['b1', 'f1']);
+      expect(other.text()).toBe('fragile f1\n');
+      expect(service.stats().sinks.odd).toMatchObject({
+        delivered: 1,
+        dropped: { format: 1 },
+      });
+      expect(logger.messages[0]).toContain('format fragile');
+    });
+
+    it('reports failures at most once per interval, with their count', async () => {
+      const logger = recordingLogger();
+      const { service } = await setup({
+        logger,
+        failureReportIntervalMs: 1000,
+      });
       let now = 1_000_000;
       jest.spyOn(Date, 'now').mockImplementation(() => now);
 
@@ -491,25 +583,13 @@ describe('DefaultAuditLogService', () => {
 
       expect(service.stats().failed).toBe(4);
     });
-
-    it('does not count failures of registered sinks as pipeline failures', () => {
-      const { service } = setup({ logger: recordingLogger() });
-      service.reportFailure('stdout', new Error('EPIPE'));
-      service.reportFailure('build', new Error('counted by emit'));
-      expect(service.stats().failed).toBe(0);
-      service.reportFailure('somewhere else', new Error('x'));
-      expect(service.stats().failed).toBe(1);
-    });
-
-    it('counts without a logger', () => {
-      const { service } = setup();
-      service.reportFailure('x', 'not an error');
-      expect(service.stats().failed).toBe(1);
-    });
   });
 
   it('reports stats for the pipeline and every sink', async () => {
-    const { service } = setup({ excludeEvents: ['Skipped'] }, 'info');
+    const { service } = await setup({
+      auditLog: { events: { exclude: ['Skipped'] } },
+      sinkLevel: 'info',
+    });
     service.emit(event());
     service.emit(event({ level: 'debug' }));
     service.emit(event({ eventName: 'Skipped' }));
@@ -519,24 +599,8 @@ describe('DefaultAuditLogService', () => {
       emitted: 2,
       filtered: 1,
       failed: 1,
-      sinks: { stdout: { written: 1, failed: 0, dropped: 0, queued: 0 } },
+      sinks: { stdout: { delivered: 1, retried: 0, dropped: {}, queued: 0 } },
     });
-  });
-
-  it('registers one route table per plugin', () => {
-    const { service } = setup();
-    const table = defineAuditRoutes('catalog', [
-      { method: 'GET', path: '/entities', eventName: 'CatalogEntityList' },
-    ]);
-    service.registerRouteTable(table);
-    expect(
-      service.getRouteMatcher('catalog')?.match('GET', '/entities')?.route
-        .eventName,
-    ).toBe('CatalogEntityList');
-    expect(service.getRouteMatcher('scaffolder')).toBeUndefined();
-    expect(() => service.registerRouteTable(table)).toThrow(
-      /already registered/,
-    );
   });
 });
 
@@ -555,13 +619,13 @@ describe('serializeAuditRecord', () => {
     actor: { actorId: 'user:default/a' },
   };
 
-  it('serializes to one JSON line', () => {
+  it('serializes to one JSON line', async () => {
     const line = serializeAuditRecord({ ...record, meta: { a: 'x\ny' } });
     expect(line).not.toContain('\n');
     expect(JSON.parse(line)).toEqual({ ...record, meta: { a: 'x\ny' } });
   });
 
-  it('replaces a record that cannot be serialized by a minimal one', () => {
+  it('replaces a record that cannot be serialized by a minimal one', async () => {
     const line = serializeAuditRecord({
       ...record,
       meta: { big: BigInt(1) },
@@ -579,151 +643,36 @@ describe('serializeAuditRecord', () => {
   });
 });
 
-describe('WinstonStreamSink', () => {
-  function record(level: AuditLevel, auditId: string): AuditRecord {
-    return {
-      level,
-      message: 'm',
-      isAuditLog: true,
-      schemaVersion: AUDIT_SCHEMA_VERSION,
-      timestamp: new Date().toISOString(),
-      auditId,
-      plugin: 'p',
-      eventName: 'E',
-      stage: 'completion',
-      status: 'succeeded',
-      actor: { actorId: null },
-    };
-  }
-
-  it('writes the given line verbatim, one per record', () => {
-    const out = collectingStream();
-    const sink = WinstonStreamSink.create({ stream: out.stream });
-    sink.write(record('info', 'a'), 'line-one');
-    sink.write(record('warn', 'b'), 'line-two');
-    expect(out.text()).toBe('line-one\nline-two\n');
-    expect(sink.stats()).toEqual({
-      written: 2,
-      failed: 0,
-      dropped: 0,
-      queued: 0,
-    });
-    expect(sink.name).toBe('stdout');
-  });
-
-  it('skips records below its level', () => {
-    const out = collectingStream();
-    const sink = WinstonStreamSink.create({
-      stream: out.stream,
-      level: 'info',
-    });
-    sink.write(record('debug', 'a'), 'debug-line');
-    sink.write(record('verbose', 'b'), 'verbose-line');
-    sink.write(record('error', 'c'), 'error-line');
-    sink.write(record('info', 'd'), 'info-line');
-    expect(out.text()).toBe('error-line\ninfo-line\n');
-    expect(sink.stats().written).toBe(2);
-  });
-
-  it('writes debug records when its level allows them', () => {
-    const out = collectingStream();
-    const sink = WinstonStreamSink.create({
-      stream: out.stream,
-      level: 'debug',
-    });
-    sink.write(record('debug', 'a'), 'debug-line');
-    sink.write(record('silly', 'b'), 'silly-line');
-    expect(out.text()).toBe('debug-line\n');
-  });
-
-  it('hands the line to any winston transport, honouring its level, silent and format', async () => {
-    const plain = collectingStream();
-    const formatted = collectingStream();
-    const warnOnly = collectingStream();
-    const sink = WinstonStreamSink.create({
-      level: 'debug',
-      transports: [
-        new winston.transports.Stream({ stream: plain.stream }),
-        new winston.transports.Stream({
-          stream: formatted.stream,
-          format: winston.format(info => {
-            const i = info as unknown as Record<symbol, string>;
-            i[MESSAGE] = `[audit] ${i[MESSAGE]}`;
-            return info;
-          })(),
-        }),
-        new winston.transports.Stream({
-          stream: warnOnly.stream,
-          level: 'warn',
-        }),
-        new winston.transports.Stream({
-          stream: warnOnly.stream,
-          silent: true,
-        }),
-      ],
-    });
-    sink.write(record('debug', 'a'), 'debug-line');
-    sink.write(record('error', 'b'), 'error-line');
-    await new Promise(resolve => setImmediate(resolve));
-    expect(plain.text()).toBe('debug-line\nerror-line\n');
-    expect(formatted.text()).toBe('[audit] debug-line\n[audit] error-line\n');
-    expect(warnOnly.text()).toBe('error-line\n');
-    expect(sink.stats().written).toBe(2);
-  });
-
-  it('writes to the given stream only', () => {
+describe('the stdout sink', () => {
+  it('writes each record as one line, on the stream only, and skips records below its level', async () => {
     const stdout = jest.spyOn(process.stdout, 'write');
-    const first = collectingStream();
-    const second = collectingStream();
-    const a = WinstonStreamSink.create({ stream: first.stream });
-    const b = WinstonStreamSink.create({ stream: second.stream });
-    a.write(record('info', 'a'), 'to-first');
-    b.write(record('info', 'b'), 'to-second');
+    const { service, out } = await setup({ sinkLevel: 'info' });
+    service.emit(event({ auditId: 'a', level: 'debug' }));
+    service.emit(event({ auditId: 'b', level: 'warn' }));
+    service.emit(event({ auditId: 'c' }));
+    expect(out.records().map(r => r.auditId)).toEqual(['b', 'c']);
+    expect(out.text().split('\n')).toHaveLength(3);
     expect(stdout).not.toHaveBeenCalled();
-    expect(first.text()).toBe('to-first\n');
-    expect(second.text()).toBe('to-second\n');
   });
 
-  it('counts stream errors and records written after the stream failed', async () => {
-    const errors: Error[] = [];
-    const out = collectingStream(() => new Error('EPIPE'));
-    const sink = WinstonStreamSink.create({
-      stream: out.stream,
-      onError: e => errors.push(e),
-    });
-    sink.write(record('info', 'a'), 'lost-1');
-    await new Promise(resolve => setImmediate(resolve));
-    expect(errors.map(e => e.message)).toEqual(['EPIPE']);
-    expect(sink.stats()).toMatchObject({ written: 1, failed: 1 });
-
-    // The stream is destroyed now: Node drops further writes silently.
-    sink.write(record('info', 'b'), 'lost-2');
-    await new Promise(resolve => setImmediate(resolve));
-    expect(sink.stats()).toMatchObject({ written: 1, failed: 2 });
-    expect(out.text()).toBe('');
-  });
-
-  it('reports stream failures through the service without double counting', async () => {
+  it('counts stream errors and every record written after the stream failed', async () => {
+    const failing = collectingStream(() => new Error('EPIPE'));
     const logger = recordingLogger();
-    const out = collectingStream(() => new Error('disk full'));
-    const service = DefaultAuditLogService.create({
-      redactor: Redactor.create(),
+    const { service } = await setup({
       logger,
+      sinkTypes: [streamSinkType('failing', failing.stream)],
+      auditLog: { sinks: { failing: { type: 'failing' } } },
     });
-    service.addSink(
-      WinstonStreamSink.create({
-        stream: out.stream,
-        onError: e => service.reportFailure('stdout', e),
-      }),
-    );
-    service.emit(event());
+    service.emit(event({ auditId: 'lost-1' }));
     await new Promise(resolve => setImmediate(resolve));
-    expect(logger.messages).toHaveLength(1);
-    expect(logger.messages[0]).toContain('disk full');
-    expect(service.stats()).toMatchObject({
-      emitted: 1,
-      failed: 0,
-      sinks: { stdout: { failed: 1 } },
+    // The stream reported the write's failure after the write returned.
+    service.emit(event({ auditId: 'lost-2' }));
+    service.emit(event({ auditId: 'lost-3' }));
+    expect(failing.text()).toBe('');
+    expect(service.stats().sinks.failing).toMatchObject({
+      delivered: 1,
+      dropped: { 'write-failed': 2 },
     });
+    expect(logger.messages.join('\n')).toContain('EPIPE');
   });
 });

@@ -1,11 +1,14 @@
-import { AuditRecord } from './record';
+import type {
+  AuditFormat,
+  AuditRecord,
+} from '@backstage-audit/plugin-audit-log-node';
 
 /**
  * Serializes a record to exactly one JSON line. JSON.stringify escapes line
  * breaks inside keys and values, so no input can split a record or forge a
  * second one. Never throws: a record that cannot be serialized is replaced by
- * a minimal one saying so (records reach here already redacted and acyclic,
- * so this is a last line of defence).
+ * a minimal one saying so (records arrive redacted and acyclic, so this is a
+ * last line of defence).
  *
  * @public
  */
@@ -36,3 +39,15 @@ export function serializeAuditRecord(record: AuditRecord): string {
     });
   }
 }
+
+/**
+ * `rhdh`: the record as this project defines it, Red Hat Developer Hub 1.4's
+ * audit-log fields (see `schema/audit-record.schema.json`), one JSON object
+ * per line. The default format of every sink, and the store's.
+ *
+ * @public
+ */
+export const rhdhFormat: AuditFormat = {
+  id: 'rhdh',
+  render: serializeAuditRecord,
+};

@@ -1,0 +1,54 @@
+import { ConfigReader } from '@backstage/config';
+import { mockServices } from '@backstage/backend-test-utils';
+import {
+  AuditRecordBuilder,
+  AuditSinkType,
+  Redactor,
+} from '@backstage-audit/plugin-audit-log-node';
+import { createRecordingSinkType } from '@backstage-audit/plugin-audit-log-node/testUtils';
+import { readAuditLogConfig } from '../config';
+import { AuditActorResolver } from '../capture/AuditActorResolver';
+import { AuditRequestRegistry } from '../capture/AuditRequestRegistry';
+import { rhdhFormat } from '../formats/rhdhFormat';
+import { AuditPipeline } from '../pipeline/AuditPipeline';
+
+/**
+ * The real pipeline, built from `auditLog` config, with a recording sink
+ * (`auditLog.sinks.recording`) in place of stdout and the store. For unit
+ * tests of the pipeline's parts; backend-level tests start a real backend.
+ */
+export async function testPipeline(
+  options: {
+    auditLog?: Record<string, unknown>;
+    sinkTypes?: AuditSinkType[];
+  } = {},
+) {
+  const recording = createRecordingSinkType();
+  const config = readAuditLogConfig(
+    new ConfigReader({
+      auditLog: {
+        stdout: { enabled: false },
+        store: { enabled: false },
+        ...options.auditLog,
+        sinks: {
+          recording: { type: 'recording' },
+          ...(options.auditLog?.sinks as object | undefined),
+        },
+      },
+    }),
+  );
+  const requests = AuditRequestRegistry.create();
+  const actors = AuditActorResolver.create({ trustProxy: config.trustProxy });
+  const pipeline = await AuditPipeline.create({
+    config,
+    builder: AuditRecordBuilder.create({
+      redactor: Redactor.create(config.redaction),
+    }),
+    formats: [rhdhFormat],
+    sinkTypes: [recording.sinkType, ...(options.sinkTypes ?? [])],
+    requests,
+    actors,
+    logger: mockServices.logger.mock(),
+  });
+  return { pipeline, config, requests, actors, recording };
+}

@@ -1,0 +1,78 @@
+import type {
+  AuditSinkEntry,
+  AuditSinkStats,
+  AuditSinkTransport,
+} from '@backstage-audit/plugin-audit-log-node';
+import { SinkCounters } from './SinkCounters';
+import { SinkRunner } from './SinkRunner';
+
+/**
+ * `batched`: the records of one event-loop turn are written together, with
+ * one system call, at the end of the turn (`setImmediate`). The buffer is
+ * written synchronously when the process exits, also after SIGTERM or an
+ * uncaught exception. Crash window: records of the current turn are lost
+ * only if the process dies without exiting (SIGKILL, a native crash).
+ */
+export class BatchedSinkRunner implements SinkRunner {
+  readonly mode = 'batched' as const;
+  readonly #write: (text: string) => void;
+  readonly #counters: SinkCounters;
+  readonly #report: (error: unknown) => void;
+  #buffer: string[] = [];
+  #scheduled = false;
+  readonly #onExit = () => this.#flushSync();
+
+  constructor(
+    readonly name: string,
+    transport: AuditSinkTransport,
+    counters: SinkCounters,
+    report: (error: unknown) => void,
+  ) {
+    this.#write = transport.writeSync!.bind(transport);
+    this.#counters = counters;
+    this.#report = report;
+    process.on('exit', this.#onExit);
+  }
+
+  accept(entry: AuditSinkEntry): undefined {
+    this.#buffer.push(entry.line);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#onExit);
+    }
+    return undefined;
+  }
+
+  #flushSync(): void {
+    this.#scheduled = false;
+    const lines = this.#buffer;
+    if (lines.length === 0) {
+      return;
+    }
+    this.#buffer = [];
+    try {
+      this.#write(`${lines.join('\n')}\n`);
+      this.#counters.delivered(lines.length);
+    } catch (error) {
+      this.#counters.dropped('write-failed', lines.length);
+      this.#report(error);
+    }
+  }
+
+  lost(reason: string): void {
+    this.#counters.dropped(reason, 1);
+  }
+
+  async flush(): Promise<void> {
+    this.#flushSync();
+  }
+
+  async close(): Promise<void> {
+    this.#flushSync();
+    process.off('exit', this.#onExit);
+  }
+
+  stats(): AuditSinkStats {
+    return this.#counters.stats(this.#buffer.length);
+  }
+}

@@ -1,0 +1,39 @@
+import { createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  auditLogFormatsServiceRef,
+  auditLogRouteTablesServiceRef,
+  auditLogSinkTypesServiceRef,
+} from '@backstage-audit/plugin-audit-log-node';
+import { auditLogAuditRoutes } from '../auditLogRoutes';
+import { rhdhFormat } from '../formats/rhdhFormat';
+import { stdoutSinkType } from '../sinks/stdoutSinkType';
+import { createStoreSinkType } from '../sinks/storeSinkType';
+import { auditLogCoreServiceRef } from './auditLogCoreServiceFactory';
+
+/** The `rhdh` format, through the same mechanism as any other. @public */
+export const rhdhFormatServiceFactory = createServiceFactory({
+  service: auditLogFormatsServiceRef,
+  deps: {},
+  factory: () => rhdhFormat,
+});
+
+/** The `stdout` sink type. @public */
+export const stdoutSinkTypeServiceFactory = createServiceFactory({
+  service: auditLogSinkTypesServiceRef,
+  deps: {},
+  factory: () => stdoutSinkType,
+});
+
+/** The `store` sink type, fed to the audit-log plugin's store. @public */
+export const storeSinkTypeServiceFactory = createServiceFactory({
+  service: auditLogSinkTypesServiceRef,
+  deps: { core: auditLogCoreServiceRef },
+  factory: ({ core }) => createStoreSinkType(core.store),
+});
+
+/** The audit log's own route table: reading the trail is audited. @public */
+export const auditLogRouteTableServiceFactory = createServiceFactory({
+  service: auditLogRouteTablesServiceRef,
+  deps: {},
+  factory: () => auditLogAuditRoutes,
+});
