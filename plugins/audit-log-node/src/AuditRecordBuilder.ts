@@ -66,9 +66,20 @@ export class AuditRecordBuilder {
   /** One redacted record. May throw on a value no redaction can copy; callers count that. */
   build(event: AuditEventInput): AuditRecord {
     const redactor = this.#redactor;
-    const secretValues = event.secretValues
-      ? [...event.secretValues]
-      : undefined;
+    let secretValues = event.secretValues ? [...event.secretValues] : undefined;
+    // Values under credential keys are redacted where they stand; scrub them
+    // from every other string too (an error message echoing a token).
+    const echoed: string[] = [];
+    const req = event.request;
+    if (req?.body !== undefined)
+      redactor.collectSensitiveValues(req.body, echoed);
+    if (req?.query !== undefined) {
+      redactor.collectSensitiveValues(req.query, echoed, { queryParams: true });
+    }
+    if (event.meta) redactor.collectSensitiveValues(event.meta, echoed);
+    if (echoed.length > 0) {
+      secretValues = secretValues ? [...secretValues, ...echoed] : echoed;
+    }
     const opts: RedactOptions = { secretValues };
     const bodyOpts: RedactOptions = {
       secretValues,
@@ -112,8 +123,7 @@ export class AuditRecordBuilder {
         record.meta = meta;
       }
     }
-    if (event.request) {
-      const req = event.request;
+    if (req) {
       // query and params are always objects, empty when there are none:
       // consumers with fixed mappings expect both.
       const request: AuditRequest = {

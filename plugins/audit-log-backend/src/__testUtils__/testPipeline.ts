@@ -1,5 +1,5 @@
 import { ConfigReader } from '@backstage/config';
-import { mockServices } from '@backstage/backend-test-utils';
+import type { LoggerService } from '@backstage/backend-plugin-api';
 import {
   AuditRecordBuilder,
   AuditSinkType,
@@ -12,6 +12,15 @@ import { AuditRequestRegistry } from '../capture/AuditRequestRegistry';
 import { rhdhFormat } from '../formats/rhdhFormat';
 import { AuditPipeline } from '../pipeline/AuditPipeline';
 
+/** A logger that keeps quiet (works outside Jest, in child processes too). */
+const silentLogger: LoggerService = {
+  error() {},
+  warn() {},
+  info() {},
+  debug() {},
+  child: () => silentLogger,
+};
+
 /**
  * The real pipeline, built from `auditLog` config, with a recording sink
  * (`auditLog.sinks.recording`) in place of stdout and the store. For unit
@@ -21,6 +30,7 @@ export async function testPipeline(
   options: {
     auditLog?: Record<string, unknown>;
     sinkTypes?: AuditSinkType[];
+    logger?: LoggerService;
   } = {},
 ) {
   const recording = createRecordingSinkType();
@@ -48,7 +58,7 @@ export async function testPipeline(
     sinkTypes: [recording.sinkType, ...(options.sinkTypes ?? [])],
     requests,
     actors,
-    logger: mockServices.logger.mock(),
+    logger: options.logger ?? silentLogger,
   });
   return { pipeline, config, requests, actors, recording };
 }

@@ -47,11 +47,20 @@ export class AuditMetrics {
         description: 'Audit records waiting in a sink queue',
       },
     );
-    this.#queueDepth.addCallback(result => {
-      for (const [sink, depth] of this.#depths) {
-        result.observe(depth(), { sink });
-      }
-    });
+    this.#queueDepth.addCallback(this.#observe);
+  }
+
+  readonly #observe = (result: {
+    observe(value: number, attributes: Record<string, string>): void;
+  }) => {
+    for (const [sink, depth] of this.#depths) {
+      result.observe(depth(), { sink });
+    }
+  };
+
+  /** Stops observing this pipeline's queues (it has shut down). */
+  close(): void {
+    this.#queueDepth.removeCallback(this.#observe);
   }
 
   record(outcome: 'emitted' | 'filtered' | 'failed'): void {

@@ -315,15 +315,32 @@ export class AuditPipeline implements AuditLogService {
     this.#reporter.report(where, error);
   }
 
+  /**
+   * The backend is stopping: from now on, flushing and closing share one
+   * deadline, `auditLog.shutdownTimeoutMs` away, however many shutdown hooks
+   * ask (the audit-log plugin drains the sinks before its database closes,
+   * the pipeline closes them last).
+   */
+  beginShutdown(): void {
+    this.#shutdownDeadline ??= Date.now() + this.#config.shutdownTimeoutMs;
+  }
+
+  #shutdownDeadline?: number;
+
+  #deadline(timeoutMs: number): number {
+    return Math.min(Date.now() + timeoutMs, this.#shutdownDeadline ?? Infinity);
+  }
+
   async flush(timeoutMs = this.#config.shutdownTimeoutMs): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.#deadline(timeoutMs);
     await Promise.all(this.#runners.map(r => r.flush(deadline)));
   }
 
   /** Drains every sink within the bound, then closes them. */
   async close(timeoutMs = this.#config.shutdownTimeoutMs): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.#deadline(timeoutMs);
     await Promise.all(this.#runners.map(r => r.close(deadline)));
+    this.#metrics.close();
   }
 
   stats(): AuditLogStats {

@@ -9,9 +9,10 @@ import { SinkRunner } from './SinkRunner';
 /**
  * `batched`: the records of one event-loop turn are written together, with
  * one system call, at the end of the turn (`setImmediate`). The buffer is
- * written synchronously when the process exits, also after SIGTERM or an
- * uncaught exception. Crash window: records of the current turn are lost
- * only if the process dies without exiting (SIGKILL, a native crash).
+ * written synchronously when the process exits (also after an uncaught
+ * exception) and on SIGTERM. Crash window: the records of the current turn
+ * are lost only if the process dies without exiting (SIGKILL, a native
+ * crash, an abort).
  */
 export class BatchedSinkRunner implements SinkRunner {
   readonly mode = 'batched' as const;
@@ -21,6 +22,16 @@ export class BatchedSinkRunner implements SinkRunner {
   #buffer: string[] = [];
   #scheduled = false;
   readonly #onExit = () => this.#flushSync();
+  readonly #onSigterm = () => {
+    this.#flushSync();
+    // Alone, this listener would stop SIGTERM from ending the process (in a
+    // Backstage backend the backend's own handler ends it): restore the
+    // default and signal again.
+    if (process.listenerCount('SIGTERM') === 1) {
+      process.off('SIGTERM', this.#onSigterm);
+      process.kill(process.pid, 'SIGTERM');
+    }
+  };
 
   constructor(
     readonly name: string,
@@ -32,6 +43,7 @@ export class BatchedSinkRunner implements SinkRunner {
     this.#counters = counters;
     this.#report = report;
     process.on('exit', this.#onExit);
+    process.on('SIGTERM', this.#onSigterm);
   }
 
   accept(entry: AuditSinkEntry): undefined {
@@ -70,6 +82,7 @@ export class BatchedSinkRunner implements SinkRunner {
   async close(): Promise<void> {
     this.#flushSync();
     process.off('exit', this.#onExit);
+    process.off('SIGTERM', this.#onSigterm);
   }
 
   stats(): AuditSinkStats {

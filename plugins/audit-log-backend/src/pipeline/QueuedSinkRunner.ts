@@ -9,6 +9,22 @@ import { NOT_DELIVERED, SinkRunner } from './SinkRunner';
 
 type Waiter = (delivered: boolean) => void;
 
+/** Waits for `promise`, but not past `deadline` (epoch ms). */
+async function raceDeadline(
+  promise: Promise<unknown>,
+  deadline: number,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise,
+    new Promise<void>(resolve => {
+      timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      timer.unref?.();
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /**
  * `best-effort`, `blocking` and `strict`: a bounded queue in front of the
  * transport, delivered in batches, one `deliver` at a time, in order. A
@@ -158,22 +174,17 @@ export class QueuedSinkRunner implements SinkRunner {
         clearTimeout(this.#timer);
         this.#timer = undefined;
       }
-      if (this.#running) {
-        await this.#running;
-        continue;
+      if (!this.#running) {
+        this.#running = this.#drain().finally(() => {
+          this.#running = undefined;
+        });
       }
-      this.#running = this.#drain();
-      await this.#running;
-      this.#running = undefined;
-      if (this.#entries.length > 0) {
-        await new Promise(r =>
-          setTimeout(
-            r,
-            Math.max(
-              0,
-              Math.min(this.#retryDelay || 100, deadline - Date.now()),
-            ),
-          ),
+      // A delivery that hangs must not hold the caller past its deadline.
+      await raceDeadline(this.#running, deadline);
+      if (this.#entries.length > 0 && !this.#running) {
+        await raceDeadline(
+          new Promise(r => setTimeout(r, this.#retryDelay || 100)),
+          deadline,
         );
       }
     }

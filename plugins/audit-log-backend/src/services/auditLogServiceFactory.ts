@@ -65,6 +65,7 @@ export const auditLogServiceFactory = createServiceFactory({
     });
     lifecycle.addBeforeShutdownHook(() => {
       lifecycleEvent('AuditLogStopped');
+      pipeline.beginShutdown();
     });
     lifecycle.addShutdownHook(async () => {
       await pipeline.close();

@@ -3,6 +3,14 @@ import { isCredentialKey } from './credentialKeys';
 import { redactCredentialValues } from './credentialValues';
 import { redactEmbeddedObjects, redactKeyValuePairs } from './textRedaction';
 
+/**
+ * Values under credential keys at least this long are also scrubbed from the
+ * rest of their record.
+ *
+ * @public
+ */
+export const MIN_ECHO_SCRUB_LENGTH = 6;
+
 /** Query parameters redacted in every URL by default. @public */
 export const DEFAULT_REDACTED_QUERY_PARAMS = [
   'token',
@@ -251,6 +259,54 @@ export class Redactor {
     this.isSensitiveQueryParam(name);
   readonly #isSensitiveKeyBound = (key: string) => this.isSensitiveKey(key);
 
+  /**
+   * Adds to `out` the string values found under credential-like keys of
+   * `value` (at any depth), and, with `queryParams`, under sensitive query
+   * parameters. A record scrubs them from all its other strings too: a
+   * handler's error message that echoes a submitted token must not carry it.
+   * Values shorter than {@link MIN_ECHO_SCRUB_LENGTH} are left out, so that a
+   * one-character password does not blank every such character of a record.
+   */
+  collectSensitiveValues(
+    value: unknown,
+    out: string[],
+    options: { queryParams?: boolean } = {},
+  ): void {
+    const visit = (v: unknown, depth: number, under: boolean): void => {
+      if (out.length >= 256 || depth > this.#maxDepth) {
+        return;
+      }
+      if (typeof v === 'string') {
+        if (under && v.length >= MIN_ECHO_SCRUB_LENGTH) {
+          out.push(v);
+        }
+        return;
+      }
+      if (!v || typeof v !== 'object') {
+        return;
+      }
+      if (Array.isArray(v)) {
+        for (const item of v) visit(item, depth + 1, under);
+        return;
+      }
+      for (const key of Object.keys(v)) {
+        let child: unknown;
+        try {
+          child = (v as Record<string, unknown>)[key];
+        } catch {
+          continue;
+        }
+        const sensitive =
+          under ||
+          (depth === 0 && options.queryParams
+            ? this.isSensitiveQueryParam(key)
+            : this.isSensitiveKey(key));
+        visit(child, depth + 1, sensitive);
+      }
+    };
+    visit(value, 0, false);
+  }
+
   /** Redacted copy of a parsed query object (`req.query`). */
   query(
     query: unknown,
@@ -293,10 +349,24 @@ export class Redactor {
     return copied;
   }
 
+  /** The last secret-value list and its pattern: a record's copies share one list. */
+  #lastValues?: Iterable<string>;
+  #lastPattern?: RegExp;
+
   #scrubPattern(values: Iterable<string> | undefined): RegExp | undefined {
     if (!values) {
       return undefined;
     }
+    if (values === this.#lastValues) {
+      return this.#lastPattern;
+    }
+    const pattern = this.#compileScrub(values);
+    this.#lastValues = values;
+    this.#lastPattern = pattern;
+    return pattern;
+  }
+
+  #compileScrub(values: Iterable<string>): RegExp | undefined {
     const parts: string[] = [];
     for (const v of values) {
       if (typeof v === 'string' && v.length > 0) {
