@@ -15,6 +15,7 @@ import { SinkRunner } from './SinkRunner';
  */
 export class BatchedSinkRunner implements SinkRunner {
   readonly mode = 'batched' as const;
+  readonly #transport: AuditSinkTransport;
   readonly #write: (text: string) => void;
   readonly #counters: SinkCounters;
   readonly #report: (error: unknown) => void;
@@ -28,6 +29,7 @@ export class BatchedSinkRunner implements SinkRunner {
     counters: SinkCounters,
     report: (error: unknown) => void,
   ) {
+    this.#transport = transport;
     this.#write = transport.writeSync!.bind(transport);
     this.#counters = counters;
     this.#report = report;
@@ -70,6 +72,11 @@ export class BatchedSinkRunner implements SinkRunner {
   async close(): Promise<void> {
     this.#flushSync();
     process.off('exit', this.#onExit);
+    try {
+      await this.#transport.close?.();
+    } catch (error) {
+      this.#report(error);
+    }
   }
 
   stats(): AuditSinkStats {
