@@ -12,8 +12,17 @@ import {
 
 /** Real files in a fresh directory per test; nothing is mocked but the logger. */
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'audit-file-sink-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-file-sink-'));
+  made.push(dir);
+  return dir;
 }
+
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 const ROTATED =
   /^audit\.log\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z-\d{6}(\.gz)?$/;

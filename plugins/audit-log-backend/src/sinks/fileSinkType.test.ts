@@ -7,8 +7,17 @@ import { assertValidRecords } from '../../../../test/support/recordSchema';
 import { createFileSinkType } from './fileSinkType';
 
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'audit-file-type-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-file-type-'));
+  made.push(dir);
+  return dir;
 }
+
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 function event(n: number): AuditEventInput {
   return {
