@@ -6,6 +6,7 @@ import { auditLogCoreServiceFactory } from './services/auditLogCoreServiceFactor
 import { auditLogServiceFactory } from './services/auditLogServiceFactory';
 import {
   auditLogRouteTableServiceFactory,
+  fileSinkTypeServiceFactory,
   rhdhFormatServiceFactory,
   stdoutSinkTypeServiceFactory,
   storeSinkTypeServiceFactory,
@@ -24,6 +25,7 @@ export const auditLogFeatures = [
   auditAuditorServiceFactory,
   rhdhFormatServiceFactory,
   stdoutSinkTypeServiceFactory,
+  fileSinkTypeServiceFactory,
   storeSinkTypeServiceFactory,
   auditLogRouteTableServiceFactory,
   auditLogPlugin,

@@ -16,6 +16,7 @@ import { SinkRunner } from './SinkRunner';
  */
 export class BatchedSinkRunner implements SinkRunner {
   readonly mode = 'batched' as const;
+  readonly #transport: AuditSinkTransport;
   readonly #write: (text: string) => void;
   readonly #counters: SinkCounters;
   readonly #report: (error: unknown) => void;
@@ -39,6 +40,7 @@ export class BatchedSinkRunner implements SinkRunner {
     counters: SinkCounters,
     report: (error: unknown) => void,
   ) {
+    this.#transport = transport;
     this.#write = transport.writeSync!.bind(transport);
     this.#counters = counters;
     this.#report = report;
@@ -83,6 +85,11 @@ export class BatchedSinkRunner implements SinkRunner {
     this.#flushSync();
     process.off('exit', this.#onExit);
     process.off('SIGTERM', this.#onSigterm);
+    try {
+      await this.#transport.close?.();
+    } catch (error) {
+      this.#report(error);
+    }
   }
 
   stats(): AuditSinkStats {

@@ -13,6 +13,7 @@ import { DELIVERED, NOT_DELIVERED, SinkRunner } from './SinkRunner';
  */
 export class SyncSinkRunner implements SinkRunner {
   readonly mode = 'sync' as const;
+  readonly #transport: AuditSinkTransport;
   readonly #write: (text: string) => void;
   readonly #counters: SinkCounters;
   readonly #report: (error: unknown) => void;
@@ -23,6 +24,7 @@ export class SyncSinkRunner implements SinkRunner {
     counters: SinkCounters,
     report: (error: unknown) => void,
   ) {
+    this.#transport = transport;
     this.#write = transport.writeSync!.bind(transport);
     this.#counters = counters;
     this.#report = report;
@@ -46,7 +48,13 @@ export class SyncSinkRunner implements SinkRunner {
 
   async flush(): Promise<void> {}
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    try {
+      await this.#transport.close?.();
+    } catch (error) {
+      this.#report(error);
+    }
+  }
 
   stats(): AuditSinkStats {
     return this.#counters.stats(0);

@@ -6,6 +6,7 @@ import {
 } from '@backstage-audit/plugin-audit-log-node';
 import { auditLogAuditRoutes } from '../auditLogRoutes';
 import { rhdhFormat } from '../formats/rhdhFormat';
+import { createFileSinkType } from '../sinks/fileSinkType';
 import { stdoutSinkType } from '../sinks/stdoutSinkType';
 import { createStoreSinkType } from '../sinks/storeSinkType';
 import { auditLogCoreServiceRef } from './auditLogCoreServiceFactory';
@@ -22,6 +23,13 @@ export const stdoutSinkTypeServiceFactory = createServiceFactory({
   service: auditLogSinkTypesServiceRef,
   deps: {},
   factory: () => stdoutSinkType,
+});
+
+/** The `file` sink type: rotated, optionally gzipped files. @public */
+export const fileSinkTypeServiceFactory = createServiceFactory({
+  service: auditLogSinkTypesServiceRef,
+  deps: {},
+  factory: () => createFileSinkType(),
 });
 
 /** The `store` sink type, fed to the audit-log plugin's store. @public */
