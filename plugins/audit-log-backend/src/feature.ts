@@ -6,6 +6,7 @@ import { auditLogCoreServiceFactory } from './services/auditLogCoreServiceFactor
 import { auditLogServiceFactory } from './services/auditLogServiceFactory';
 import {
   auditLogRouteTableServiceFactory,
+  backstageAuditorFormatServiceFactory,
   rhdhFormatServiceFactory,
   stdoutSinkTypeServiceFactory,
   storeSinkTypeServiceFactory,
@@ -23,6 +24,7 @@ export const auditLogFeatures = [
   auditHttpRouterServiceFactory,
   auditAuditorServiceFactory,
   rhdhFormatServiceFactory,
+  backstageAuditorFormatServiceFactory,
   stdoutSinkTypeServiceFactory,
   storeSinkTypeServiceFactory,
   auditLogRouteTableServiceFactory,
