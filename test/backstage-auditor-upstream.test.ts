@@ -32,7 +32,6 @@ import { createRecordingSinkType } from '@backstage-audit/plugin-audit-log-node/
 import {
   alice,
   allowFileLocations,
-  AuditedBackend,
   CATALOG_RULES,
   denyMalloryPermissions,
   EXAMPLES,
@@ -257,37 +256,55 @@ async function runUpstream(): Promise<Side> {
   }
 }
 
-/** Runs the steps with the audit log and a backstage-auditor recording sink. */
-async function runOurs(): Promise<Side & { backend: AuditedBackend }> {
+/**
+ * Runs the steps with the audit log and a backstage-auditor recording sink.
+ * `capture: false` captures no plugin's HTTP traffic and leaves the
+ * scaffolder's task lifecycle off: every record is then one of upstream's
+ * own auditor events, routed through our auditor replacement
+ * (`<pluginId>.<eventId>` records), found by request rather than auditId.
+ */
+async function runOurs(options: { capture: boolean }): Promise<Side> {
   const recording = createRecordingSinkType();
   const backend = await startAuditedBackend({
     auditLog: {
+      ...(options.capture
+        ? {}
+        : { plugins: [], scaffolder: { taskLifecycle: false } }),
       sinks: {
         auditor: { type: 'recording', format: 'backstage-auditor' },
       },
     },
     features: [recording.factory()],
   });
-  await waitForEntity(backend.server, TEMPLATE_REF);
-  const start = recording.lines.length;
-  const steps = await drive(
-    backend.server,
-    res =>
-      recording.lines
-        .map(parse)
-        .filter(l => l.auditId === res.headers['audit-id']),
-    () => recording.lines.length,
-  );
-  const taskId = steps.task.body.id as string;
-  const execution = await waitFor('our execution records', () =>
-    finished(recording.lines.map(parse).filter(isExecutionOf(taskId))),
-  );
-  return {
-    steps,
-    execution,
-    all: recording.lines.slice(start),
-    backend,
-  };
+  try {
+    await waitForEntity(backend.server, TEMPLATE_REF);
+    const start = recording.lines.length;
+    const steps = await drive(
+      backend.server,
+      options.capture
+        ? res =>
+            recording.lines
+              .map(parse)
+              .filter(l => l.auditId === res.headers['audit-id'])
+        : (_res, step, before) =>
+            recording.lines
+              .slice(before)
+              .map(parse)
+              .filter(
+                l =>
+                  l.request?.url === step.url &&
+                  l.request?.method === step.method,
+              ),
+      () => recording.lines.length,
+    );
+    const taskId = steps.task.body.id as string;
+    const execution = await waitFor('our execution records', () =>
+      finished(recording.lines.map(parse).filter(isExecutionOf(taskId))),
+    );
+    return { steps, execution, all: recording.lines.slice(start) };
+  } finally {
+    await backend.stop();
+  }
 }
 
 /** Fields ours adds to upstream's shape (documented). */
@@ -295,79 +312,82 @@ const OUR_EXTRAS = new Set(['timestamp', 'auditId', 'response', 'errors']);
 /** Upstream's stack trace: ours prints one only with auditLog.errors.includeStack. */
 const UPSTREAM_ONLY = new Set(['stack']);
 
-describe('backstage-auditor format against upstream DefaultAuditorService', () => {
-  let upstream: Side;
-  let ours: Side & { backend: AuditedBackend };
+let upstream: Side;
+let ours: Side;
+let passthrough: Side;
 
-  beforeAll(async () => {
-    upstream = await runUpstream();
-    ours = await runOurs();
-  });
+beforeAll(async () => {
+  // One after the other: three backends at once would crowd two cores.
+  upstream = await runUpstream();
+  ours = await runOurs({ capture: true });
+  passthrough = await runOurs({ capture: false });
+});
 
-  afterAll(async () => {
-    await ours?.backend.stop();
-    // Task secrets went to both backends; our format's lines never hold them.
-    expect(ours.all.join('\n')).not.toContain(CANARY);
-  });
+afterAll(() => {
+  // Task secrets went to every backend; our format's lines never hold them.
+  expect([...ours.all, ...passthrough.all].join('\n')).not.toContain(CANARY);
+});
 
-  /** The lines of one step on each side, paired by status. */
-  function pair(
-    step: StepName,
-    statuses: { upstream: string[]; ours: string[] },
-  ) {
-    const u = upstream.steps[step];
-    const o = ours.steps[step];
-    expect(u.status).toBe(o.status);
-    expect(u.lines.map(l => l.status)).toEqual(statuses.upstream);
-    expect(o.lines.map(l => l.status)).toEqual(statuses.ours);
-    return o.lines.map(ol => ({
-      o: ol,
-      u: u.lines.find(ul => ul.status === ol.status)!,
-    }));
-  }
+/** The lines of one step on upstream's side and ours, paired by status. */
+function pair(
+  step: StepName,
+  statuses: { upstream: string[]; ours: string[] },
+  side: () => Side = () => ours,
+) {
+  const u = upstream.steps[step];
+  const o = side().steps[step];
+  expect(u.status).toBe(o.status);
+  expect(u.lines.map(l => l.status)).toEqual(statuses.upstream);
+  expect(o.lines.map(l => l.status)).toEqual(statuses.ours);
+  return o.lines.map(ol => ({
+    o: ol,
+    u: u.lines.find(ul => ul.status === ol.status)!,
+  }));
+}
 
-  /** What every pair of lines must share, and the documented differences. */
-  function compareCommon(
-    pairs: Array<{ u: Line; o: Line }>,
-    expected: { plugin: string; eventId: string; severityLevel: string },
-  ) {
-    for (const { u, o } of pairs) {
-      for (const line of [u, o]) {
-        expect(line).toMatchObject({
-          isAuditEvent: true,
-          service: 'backstage',
-          ...expected,
-        });
-      }
-      expect(o.message).toBe(u.message);
-      expect(o.name).toBe(u.name);
-      expect(o.request).toEqual(u.request);
-      // Same actor, user agent and (no proxy here) address.
-      expect(o.actor.actorId).toBe(u.actor.actorId);
-      expect(o.actor.userAgent).toBe(USER_AGENT);
-      expect(u.actor.userAgent).toBe(USER_AGENT);
-      expect(o.actor.ip).toBe(u.actor.ip);
-      // Upstream's hostname is the Host header (this server); ours the client.
-      expect(u.actor.hostname).toBe('127.0.0.1');
-      expect(o.actor.hostname).toBe(o.actor.ip);
-      // Upstream maps low to debug; our records keep their level.
-      expect(u.level).toBe(expected.severityLevel === 'low' ? 'debug' : 'info');
-      expect(o.level).toBe('info');
-      // Production JSON has no timestamp; ours is ISO-8601 with zone.
-      expect(u).not.toHaveProperty('timestamp');
-      expect(o.timestamp).toEqual(
-        expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
-      );
-      // Field for field: the same keys, but our extras and upstream's stack...
-      expect(Object.keys(o).filter(k => !OUR_EXTRAS.has(k))).toEqual(
-        Object.keys(u).filter(k => !UPSTREAM_ONLY.has(k)),
-      );
-      expect(Object.keys(o.actor)).toEqual(Object.keys(u.actor));
-      // ...in the same (sorted) order as winston's json() prints them.
-      expect(Object.keys(o)).toEqual(Object.keys(o).sort());
+/** What every pair of lines must share, and the documented differences. */
+function compareCommon(
+  pairs: Array<{ u: Line; o: Line }>,
+  expected: { plugin: string; eventId: string; severityLevel: string },
+) {
+  for (const { u, o } of pairs) {
+    for (const line of [u, o]) {
+      expect(line).toMatchObject({
+        isAuditEvent: true,
+        service: 'backstage',
+        ...expected,
+      });
     }
+    expect(o.message).toBe(u.message);
+    expect(o.name).toBe(u.name);
+    expect(o.request).toEqual(u.request);
+    // Same actor, user agent and (no proxy here) address.
+    expect(o.actor.actorId).toBe(u.actor.actorId);
+    expect(o.actor.userAgent).toBe(USER_AGENT);
+    expect(u.actor.userAgent).toBe(USER_AGENT);
+    expect(o.actor.ip).toBe(u.actor.ip);
+    // Upstream's hostname is the Host header (this server); ours the client.
+    expect(u.actor.hostname).toBe('127.0.0.1');
+    expect(o.actor.hostname).toBe(o.actor.ip);
+    // Upstream maps low to debug; our records keep their level.
+    expect(u.level).toBe(expected.severityLevel === 'low' ? 'debug' : 'info');
+    expect(o.level).toBe('info');
+    // Production JSON has no timestamp; ours is ISO-8601 with zone.
+    expect(u).not.toHaveProperty('timestamp');
+    expect(o.timestamp).toEqual(
+      expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    );
+    // Field for field: the same keys, but our extras and upstream's stack...
+    expect(Object.keys(o).filter(k => !OUR_EXTRAS.has(k))).toEqual(
+      Object.keys(u).filter(k => !UPSTREAM_ONLY.has(k)),
+    );
+    expect(Object.keys(o.actor)).toEqual(Object.keys(u.actor));
+    // ...in the same (sorted) order as winston's json() prints them.
+    expect(Object.keys(o)).toEqual(Object.keys(o).sort());
   }
+}
 
+describe('backstage-auditor format against upstream DefaultAuditorService', () => {
   it('by-name fetch: entity-fetch (by-name), same meta at both stages', () => {
     const pairs = pair('byName', {
       upstream: ['initiated', 'succeeded'],
@@ -603,5 +623,72 @@ describe('backstage-auditor format against upstream DefaultAuditorService', () =
     });
     expect(failed.o.meta).toEqual(failed.u.meta);
     expect(failed.o).toMatchObject({ response: { status: 403 } });
+  });
+});
+
+/** Values each backend makes up for itself (uuids, cursors over them). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+function withoutOwnIds(value: unknown): unknown {
+  if (typeof value === 'string') {
+    return UUID.test(value) ? '<uuid>' : value;
+  }
+  if (Array.isArray(value)) {
+    return value.map(withoutOwnIds);
+  }
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        k === 'nextCursor' ? '<cursor>' : withoutOwnIds(v),
+      ]),
+    );
+  }
+  return value;
+}
+
+describe("upstream's own events through our auditor replacement (<pluginId>.<eventId> records)", () => {
+  const OK = ['initiated', 'succeeded'];
+  it.each([
+    ['byName', 'catalog', 'entity-fetch', 'low', OK],
+    ['byQuery', 'catalog', 'entity-fetch', 'low', OK],
+    ['refresh', 'catalog', 'entity-mutate', 'medium', OK],
+    ['locationDryRun', 'catalog', 'location-mutate', 'low', OK],
+    ['location', 'catalog', 'location-mutate', 'medium', OK],
+    ['task', 'scaffolder', 'task', 'medium', OK],
+    // The plugin's own calls, passed on as made: upstream's 404 sequence too.
+    ['notFound', 'catalog', 'entity-fetch', 'low', [...OK, 'failed']],
+    ['denied', 'scaffolder', 'task', 'medium', ['initiated', 'failed']],
+  ] as Array<[StepName, string, string, string, string[]]>)(
+    '%s: %s.%s, severity %s, the same fields and meta as upstream',
+    (step, plugin, eventId, severityLevel, statuses) => {
+      const pairs = pair(
+        step,
+        { upstream: statuses, ours: statuses },
+        () => passthrough,
+      );
+      compareCommon(pairs, { plugin, eventId, severityLevel });
+      for (const { u, o } of pairs) {
+        expect(u.meta).toBeDefined();
+        expect(withoutOwnIds(o.meta)).toEqual(withoutOwnIds(u.meta));
+      }
+    },
+  );
+
+  it("task execution: upstream's request-less event, the same record (actor plugin:scaffolder)", () => {
+    const u = upstream.execution;
+    const o = passthrough.execution;
+    expect(o.map(l => l.status)).toEqual(u.map(l => l.status));
+    u.forEach((ul, i) => {
+      const ol = o[i];
+      const shared = Object.fromEntries(
+        Object.entries(ol).filter(([k]) => !OUR_EXTRAS.has(k)),
+      );
+      expect({
+        ...shared,
+        meta: withoutOwnIds(ol.meta),
+      }).toEqual({ ...ul, meta: withoutOwnIds(ul.meta) });
+      // Medium: upstream prints it at info, the level of all our records.
+      expect(ul.level).toBe('info');
+    });
   });
 });
