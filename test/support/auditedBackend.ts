@@ -40,7 +40,7 @@ export const DENIED_USER = 'user:default/mallory';
  * decision runs in-process. Plugins still call it exactly as in production;
  * this policy denies one user everything.
  */
-const denyMalloryPermissions = createServiceFactory({
+export const denyMalloryPermissions = createServiceFactory({
   service: coreServices.permissions,
   deps: {},
   factory() {

@@ -6,6 +6,7 @@ import { auditLogCoreServiceFactory } from './services/auditLogCoreServiceFactor
 import { auditLogServiceFactory } from './services/auditLogServiceFactory';
 import {
   auditLogRouteTableServiceFactory,
+  backstageAuditorFormatServiceFactory,
   fileSinkTypeServiceFactory,
   rhdhFormatServiceFactory,
   stdoutSinkTypeServiceFactory,
@@ -24,6 +25,7 @@ export const auditLogFeatures = [
   auditHttpRouterServiceFactory,
   auditAuditorServiceFactory,
   rhdhFormatServiceFactory,
+  backstageAuditorFormatServiceFactory,
   stdoutSinkTypeServiceFactory,
   fileSinkTypeServiceFactory,
   storeSinkTypeServiceFactory,

@@ -1,10 +1,14 @@
-import { createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
 import {
   auditLogFormatsServiceRef,
   auditLogRouteTablesServiceRef,
   auditLogSinkTypesServiceRef,
 } from '@backstage-audit/plugin-audit-log-node';
 import { auditLogAuditRoutes } from '../auditLogRoutes';
+import { createBackstageAuditorFormat } from '../formats/backstageAuditorFormat';
 import { rhdhFormat } from '../formats/rhdhFormat';
 import { createFileSinkType } from '../sinks/fileSinkType';
 import { stdoutSinkType } from '../sinks/stdoutSinkType';
@@ -16,6 +20,22 @@ export const rhdhFormatServiceFactory = createServiceFactory({
   service: auditLogFormatsServiceRef,
   deps: {},
   factory: () => rhdhFormat,
+});
+
+/**
+ * The `backstage-auditor` format: upstream Backstage's auditor shape. Reads
+ * `backend.logger.meta` once, because Backstage's root logger adds those
+ * fields to every line upstream's auditor prints.
+ *
+ * @public
+ */
+export const backstageAuditorFormatServiceFactory = createServiceFactory({
+  service: auditLogFormatsServiceRef,
+  deps: { config: coreServices.rootConfig },
+  factory: ({ config }) =>
+    createBackstageAuditorFormat({
+      loggerMeta: config.getOptionalConfig('backend.logger.meta')?.get(),
+    }),
 });
 
 /** The `stdout` sink type. @public */
