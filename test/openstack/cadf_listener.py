@@ -199,7 +199,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     threading.Thread(target=lambda: (sys.stdin.read(), done.set()),
                      daemon=True).start()
-    listener.start()
+    # One dispatch thread: notifications are handled, and printed, in queue order.
+    listener.start(override_pool_size=1)
     emit('READY')
     done.wait()
     listener.stop()
