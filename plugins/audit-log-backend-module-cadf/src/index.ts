@@ -16,20 +16,13 @@ export {
   isCadfAction,
   isCadfResourceType,
 } from './cadf/taxonomy';
+export type { CadfOutcome } from './cadf/taxonomy';
 export * from './auditMap/defaultCadfAuditMap';
 export * from './auditMap/CadfAuditMap';
 export * from './auditMap/OpenStackAuditMap';
 export { AmqpTransport } from './amqp/AmqpTransport';
 export type { AmqpTransportOptions } from './amqp/AmqpTransport';
 export { amqpSinkType } from './amqp/amqpSinkType';
-export {
-  osloEventType,
-  osloMessageId,
-  osloNotificationBody,
-} from './amqp/osloNotification';
-export {
-  readCadfFormatConfig,
-  readAmqpSinkConfig,
-  OSLO_PRIORITIES,
-} from './config';
-export type { CadfFormatConfig, AmqpSinkConfig, OsloPriority } from './config';
+export { osloEventType } from './amqp/osloNotification';
+export { readAmqpSinkConfig, OSLO_PRIORITIES } from './config';
+export type { AmqpSinkConfig, OsloPriority } from './config';

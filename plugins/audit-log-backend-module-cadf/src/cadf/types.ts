@@ -1,3 +1,5 @@
+import type { CadfOutcome } from './taxonomy';
+
 /** A CADF endpoint (`pycadf.endpoint.Endpoint`). @public */
 export interface CadfEndpoint {
   url: string;
@@ -31,7 +33,7 @@ export interface CadfEvent {
   eventType: 'activity';
   eventTime: string;
   action: string;
-  outcome: 'success' | 'failure' | 'pending' | 'unknown';
+  outcome: CadfOutcome;
   /** The audit record's event name (a CADF event's optional descriptive name). */
   name: string;
   initiator: CadfResource;
