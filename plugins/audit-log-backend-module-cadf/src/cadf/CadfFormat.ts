@@ -50,6 +50,8 @@ export class CadfFormat implements AuditFormat {
   readonly #baseUrl?: string;
   /** Target resources per plugin and type: the same few objects serve every record. */
   readonly #targets = new Map<string, CadfResource>();
+  /** Ids derived from names, kept for the records that follow (hashing costs more than the rest). */
+  readonly #ids = new BoundedCache<string, string>(4096);
 
   private constructor(options: CadfFormatOptions) {
     this.#auditMap = options.auditMap ?? CadfAuditMap.create();
@@ -76,13 +78,18 @@ export class CadfFormat implements AuditFormat {
     return {
       typeURI: CADF_EVENT_TYPE_URI,
       eventType: 'activity',
-      id: eventId(record),
+      id: this.#uuid('event', eventName(record)),
       eventTime,
       action,
       outcome: outcomeOf(record),
       name: record.eventName,
       observer: { id: 'target' },
-      initiator: initiatorOf(record),
+      initiator: initiatorOf(
+        record,
+        record.actor.actorId
+          ? this.#uuid('account', record.actor.actorId)
+          : UNKNOWN,
+      ),
       target: this.#target(record.plugin, targetType),
       // keystonemiddleware's requestPath is the path with the query string; ours is already redacted.
       ...(request ? { requestPath: request.url } : {}),
@@ -111,6 +118,16 @@ export class CadfFormat implements AuditFormat {
     };
   }
 
+  #uuid(namespace: 'event' | 'account', name: string): string {
+    const key = `${namespace}\n${name}`;
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      id = nameUuid(namespace, name);
+      this.#ids.set(key, id);
+    }
+    return id;
+  }
+
   #target(plugin: string, typeURI: string): CadfResource {
     const key = `${plugin}\n${typeURI}`;
     let target = this.#targets.get(key);
@@ -135,24 +152,36 @@ export class CadfFormat implements AuditFormat {
   }
 }
 
+/** A Map that forgets its oldest entries past `max`. */
+class BoundedCache<K, V> {
+  readonly #map = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(key: K): V | undefined {
+    return this.#map.get(key);
+  }
+  set(key: K, value: V): void {
+    if (this.#map.size >= this.max) {
+      this.#map.delete(this.#map.keys().next().value as K);
+    }
+    this.#map.set(key, value);
+  }
+}
+
 /**
- * Shared by a request's two events. Derived from more than the auditId,
- * which a caller may choose (`Audit-ID` header): two different requests that
- * reuse one Audit-ID still get different event ids.
+ * What the event id is derived from: shared by a request's two records, and
+ * more than the auditId, which a caller may choose (`Audit-ID` header): two
+ * different requests that reuse one Audit-ID still get different event ids.
  */
-function eventId(record: AuditRecord): string {
+function eventName(record: AuditRecord): string {
   const r = record.request;
-  return nameUuid(
-    'event',
-    [
-      record.auditId,
-      record.plugin,
-      record.eventName,
-      r?.method ?? '',
-      r?.url ?? '',
-      record.actor.actorId ?? '',
-    ].join('\n'),
-  );
+  return [
+    record.auditId,
+    record.plugin,
+    record.eventName,
+    r?.method ?? '',
+    r?.url ?? '',
+    record.actor.actorId ?? '',
+  ].join('\n');
 }
 
 /**
@@ -178,11 +207,11 @@ function outcomeOf(record: AuditRecord): CadfEvent['outcome'] {
  * appears: only the record's fingerprint (`sha256:` + 16 hex digits), or an
  * empty string when none was presented.
  */
-function initiatorOf(record: AuditRecord): CadfResource {
+function initiatorOf(record: AuditRecord, id: string): CadfResource {
   const { actor } = record;
   const initiator: CadfResource = {
     typeURI: ACCOUNT_USER,
-    id: actor.actorId ? nameUuid('account', actor.actorId) : UNKNOWN,
+    id,
     name: actor.actorId ?? UNKNOWN,
   };
   if (record.request) {

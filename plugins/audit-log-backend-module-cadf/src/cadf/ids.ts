@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 
 /**
  * Namespaces of the name-based (version 5) UUIDs this package derives. Fixed
@@ -21,6 +21,18 @@ const NAMESPACE_BYTES = Object.fromEntries(
   ]),
 ) as Record<UuidNamespace, Buffer>;
 
+// One-shot hashing (Node 20.12+) costs half of createHash() for inputs this small.
+const oneShot = typeof crypto.hash === 'function';
+
+function sha1Hex(namespace: Buffer, name: string): string {
+  const data = Buffer.concat([namespace, Buffer.from(name, 'utf8')]);
+  return oneShot
+    ? crypto.hash('sha1', data, 'hex')
+    : crypto.createHash('sha1').update(data).digest('hex');
+}
+
+const VARIANT = ['8', '9', 'a', 'b'];
+
 /**
  * A version 5 (SHA-1, name-based) UUID, RFC 9562: the same name always gives
  * the same id, so a record rendered twice (or a batch delivered twice) carries
@@ -29,12 +41,7 @@ const NAMESPACE_BYTES = Object.fromEntries(
  * @public
  */
 export function nameUuid(namespace: UuidNamespace, name: string): string {
-  const hash = createHash('sha1')
-    .update(NAMESPACE_BYTES[namespace])
-    .update(name, 'utf8')
-    .digest();
-  hash[6] = (hash[6] & 0x0f) | 0x50;
-  hash[8] = (hash[8] & 0x3f) | 0x80;
-  const hex = hash.toString('hex', 0, 16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  const hex = sha1Hex(NAMESPACE_BYTES[namespace], name);
+  const variant = VARIANT[parseInt(hex[16], 16) & 0x3];
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
