@@ -147,6 +147,8 @@ export const catalogAuditRoutes = defineAuditRoutes('catalog', [
     method: 'POST',
     path: '/refresh',
     eventName: 'CatalogEntityRefresh',
+    // The catalog may echo a token it cannot use in its error: scrub it from the whole record.
+    secretFields: ['authorizationToken'],
     meta: ({ body }) => ({ entityRef: str(obj(body)?.entityRef) }),
   },
   {

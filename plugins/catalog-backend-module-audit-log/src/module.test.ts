@@ -442,6 +442,25 @@ describe('catalog audit on the real catalog backend', () => {
     });
   });
 
+  it("scrubs a refresh's authorizationToken from the whole record, the catalog's error message included", async () => {
+    const token = 'canary-refresh-token-3c8e1a';
+    const { records } = await send({
+      method: 'POST',
+      url: '/api/catalog/refresh',
+      body: {
+        entityRef: 'component:default/payments-api',
+        authorizationToken: token,
+      },
+    });
+    expect(records[1].request?.body).toMatchObject({
+      authorizationToken: '***',
+    });
+    // The catalog answers with the token in its error (here: "Unknown mock token '<token>'").
+    expect(records[1].status).toBe('failed');
+    expect(JSON.stringify(records)).not.toContain(token);
+    expect(backend.output.text()).not.toContain(token);
+  });
+
   it('uses and echoes a caller-supplied Audit-ID, and replaces a malformed one', async () => {
     const given = await request(backend.server)
       .get('/api/catalog/locations')
