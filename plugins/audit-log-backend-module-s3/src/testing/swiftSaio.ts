@@ -45,10 +45,11 @@ export async function startSwiftSaio(
           SWIFT_SAIO_ACCOUNT_PORT: '16202',
           SWIFT_SAIO_MEMCACHE_PORT: '11411',
         };
-  // Two test files starting the same store at once would race for its ports.
+  // Two test files starting the same store at once would race for its
+  // ports. `-o`: the servers the script starts must not inherit the lock.
   const lock = path.join(os.tmpdir(), `swift-saio-${which}.start.lock`);
   const script = (...args: string[]) =>
-    run('flock', [lock, 'bash', SCRIPT, ...args], {
+    run('flock', ['-o', lock, 'bash', SCRIPT, ...args], {
       env,
       timeout: 300_000,
     });
