@@ -6,7 +6,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfigReader } from '@backstage/config';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -292,6 +292,62 @@ describe('S3ArchiveTransport on Swift, as the write-only user', () => {
     expect(await fs.readdir(dir)).toEqual(
       expect.not.arrayContaining([expect.stringMatching(/\.batch$|^open-/)]),
     );
+  });
+
+  it('a delivery that fails part-way on a full disk (a real ENOSPC) is retried without spooling anything twice', async () => {
+    // A 256 KiB tmpfs as the spool's disk: ENOSPC for real, and transient,
+    // since the test frees the space again (needs root, as CI has).
+    const mnt = await fs.mkdtemp(path.join(os.tmpdir(), 'audit-s3-tmpfs-'));
+    execFileSync('mount', [
+      '-t',
+      'tmpfs',
+      '-o',
+      'size=256k,mode=0700',
+      'tmpfs',
+      mnt,
+    ]);
+    try {
+      const prefix = `t-${run}/enospc`;
+      const dir = path.join(mnt, 'spool');
+      const transport = await S3ArchiveTransport.create({
+        config: sinkConfig({ prefix, spoolDir: dir, batchMaxRecords: 5 }),
+        configKey: 'auditLog.sinks.archive',
+        logger: captureLogger(),
+        dropped: () => {
+          throw new Error('nothing may be dropped');
+        },
+      });
+      // Leave 3 pages: the 5 records of the first batch take 2 (5 x 1014
+      // bytes in the open file), its sealed file 1, and the next file
+      // written while sealing finds the disk full.
+      const { bavail, bsize } = await fs.statfs(mnt);
+      await fs.writeFile(
+        path.join(mnt, 'filler'),
+        Buffer.alloc((bavail - 3) * bsize),
+      );
+      const entries = Array.from({ length: 12 }, (_, i) =>
+        auditEntry(i, { padTo: 1000 }),
+      );
+      await expect(transport.deliver(entries)).rejects.toThrow(/ENOSPC/);
+      // Part-way: the first five were spooled before the disk filled up.
+      const [openFile] = (await fs.readdir(dir)).filter(n =>
+        n.startsWith('open-'),
+      );
+      const spooled = (
+        await fs.readFile(path.join(dir, openFile), 'utf8')
+      ).split('\n');
+      expect(spooled.filter(l => l !== '')).toHaveLength(5);
+
+      await fs.rm(path.join(mnt, 'filler'));
+      await transport.deliver(entries); // the pipeline's retry: the same entries
+      await transport.close();
+      const objects = await readArchive(admin, swift.bucket, `${prefix}/`);
+      expect(objects.flatMap(o => o.lines)).toEqual(entries.map(e => e.line));
+      expect(objects.map(o => o.lines.length)).toEqual([5, 5, 2]);
+    } finally {
+      execFileSync('umount', [mnt]);
+      await fs.rmdir(mnt);
+    }
   });
 
   it('close() seals and uploads the open batch within closeTimeoutSeconds', async () => {
