@@ -394,8 +394,10 @@ export class Spool {
       keyFor,
     );
     this.#open = undefined;
+    // The batch is sealed whatever happens next: an open file left behind
+    // is recognised as sealed (first < sequence) and removed at the next start.
     await open.handle.close().catch(() => {});
-    await fs.rm(open.file, { force: true });
+    await fs.rm(open.file, { force: true }).catch(() => {});
     return sealed;
   }
 
@@ -424,9 +426,11 @@ export class Spool {
       },
       keyFor,
     );
-    await fs.rm(path.join(this.#dir, `open-${recovered.first}.lines`), {
-      force: true,
-    });
+    await fs
+      .rm(path.join(this.#dir, `open-${recovered.first}.lines`), {
+        force: true,
+      })
+      .catch(() => {}); // recognised as sealed at the next start
     return sealed;
   }
 
