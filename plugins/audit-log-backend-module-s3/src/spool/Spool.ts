@@ -35,7 +35,11 @@ export interface OpenBatchState {
   readonly earliestMs: number;
 }
 
-interface OpenBatch extends OpenBatchState {
+interface OpenBatch {
+  first: number;
+  records: number;
+  bytes: number;
+  earliestMs: number;
   file: string;
   handle: fs.FileHandle;
   /** Length of the file's acknowledged content; writes go here, so a failed write is simply overwritten by its retry. */
@@ -341,11 +345,9 @@ export class Spool {
     open.length += data.length;
     for (const e of entries) {
       open.lines.push(e.line);
-      (open as { bytes: number }).bytes += lineBytes(e.line);
-      (open as { records: number }).records += 1;
-      if (e.timeMs < open.earliestMs) {
-        (open as { earliestMs: number }).earliestMs = e.timeMs;
-      }
+      open.bytes += lineBytes(e.line);
+      open.records += 1;
+      open.earliestMs = Math.min(open.earliestMs, e.timeMs);
     }
   }
 
