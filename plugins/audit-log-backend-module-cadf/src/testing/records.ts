@@ -33,7 +33,7 @@ export function httpPair(options: {
   meta?: Record<string, unknown>;
   completionMeta?: Record<string, unknown>;
   params?: Record<string, string>;
-  query?: unknown;
+  query?: Record<string, unknown>;
   body?: unknown;
   errors?: AuditRecord['errors'];
   clientClosed?: boolean;
@@ -48,7 +48,7 @@ export function httpPair(options: {
   const base = {
     level: 'info' as const,
     isAuditLog: true as const,
-    schemaVersion: '1',
+    schemaVersion: '2',
     auditId: options.auditId,
     plugin: options.plugin,
     eventName: options.eventName,
@@ -102,7 +102,7 @@ export function backgroundRecord(options: {
     level: 'info',
     message: `${options.eventName} ${options.stage} ${options.status}`,
     isAuditLog: true,
-    schemaVersion: '1',
+    schemaVersion: '2',
     timestamp: now(),
     auditId: options.auditId,
     plugin: options.plugin,
