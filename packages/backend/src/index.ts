@@ -16,8 +16,12 @@ backend.add(import('@backstage-audit/plugin-catalog-backend-module-audit-log'));
 backend.add(
   import('@backstage-audit/plugin-scaffolder-backend-module-audit-log'),
 );
-// ... and ordinary logs (including the HTTP access log) without credentials in URLs.
+// ... and ordinary logs (including the HTTP access log) without credentials.
 backend.add(auditRootLoggerServiceFactory);
+// Optional outputs, inert until a sink in auditLog.sinks uses them: CADF on
+// oslo.messaging (format cadf, type amqp) and the object-storage archive (type s3).
+backend.add(import('@backstage-audit/plugin-audit-log-backend-module-cadf'));
+backend.add(import('@backstage-audit/plugin-audit-log-backend-module-s3'));
 
 backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
@@ -31,4 +35,9 @@ backend.add(
   import('@backstage/plugin-permission-backend-module-allow-all-policy'),
 );
 
-backend.start();
+// A start-up error (a bad auditLog key, say) ends the process with its message
+// instead of leaving a half-started backend behind.
+backend.start().catch(error => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,3 +1,4 @@
+import { AUDIT_SINK_PIPELINE_KEYS } from '@backstage-audit/plugin-audit-log-node';
 import os from 'node:os';
 import path from 'node:path';
 import { Config } from '@backstage/config';
@@ -163,7 +164,8 @@ export interface AmqpSinkConfig {
 }
 
 /** Keys of a sink block that belong to the pipeline, not to the sink type. */
-const PIPELINE_KEYS = ['type', 'format', 'delivery', 'level', 'queue'];
+/** Keys of a sink block that the pipeline reads. */
+const PIPELINE_KEYS = AUDIT_SINK_PIPELINE_KEYS;
 
 /** Keys an `amqp` sink reads. */
 export const AMQP_SINK_KEYS = [

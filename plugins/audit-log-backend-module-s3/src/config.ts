@@ -1,3 +1,4 @@
+import { AUDIT_SINK_PIPELINE_KEYS } from '@backstage-audit/plugin-audit-log-node';
 import { Config } from '@backstage/config';
 import path from 'node:path';
 import { KEY_SEGMENT } from './objectKeys';
@@ -32,7 +33,8 @@ export interface S3ArchiveConfig {
 }
 
 /** Keys of a sink block that belong to the pipeline, not to the sink type. */
-const PIPELINE_KEYS = ['type', 'format', 'delivery', 'level', 'queue'];
+/** Keys of a sink block that the pipeline reads. */
+const PIPELINE_KEYS = AUDIT_SINK_PIPELINE_KEYS;
 
 /** Numeric keys: default, inclusive bounds, whether only integers are valid. */
 const NUMBERS = {
