@@ -76,14 +76,80 @@ export interface Config {
        */
       parameterMaxLength?: number;
     };
-    /** The stdout sink: one JSON line per record. */
+    /** The stdout sink (the sink named `stdout`): one line per record. */
     stdout?: {
       /** Default true. */
       enabled?: boolean;
+      /**
+       * 'sync' (default: each record written before `emit` returns), 'batched'
+       * (one write per event-loop turn, flushed on exit and SIGTERM), or a queued
+       * mode ('best-effort', 'blocking', 'strict').
+       */
+      delivery?: 'sync' | 'batched' | 'best-effort' | 'blocking' | 'strict';
       /** Records below this level are not printed. Default 'info'. */
       level?:
         'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
     };
+    /**
+     * Named outputs, any number. A block named `stdout` or `store` replaces the
+     * built-in one. Each block has a `type` (`stdout`, `file`, `store`, and
+     * those of installed modules: `amqp`, `s3`), and the pipeline's keys below;
+     * every other key is the type's own, validated at start-up by the type.
+     */
+    sinks?: {
+      [name: string]: {
+        /** The sink type: stdout, file, store, or one a module provides (amqp, s3). Required. */
+        type?: string;
+        /** Default true; false removes the sink (also a built-in one). */
+        enabled?: boolean;
+        /** Output format: rhdh (default), backstage-auditor, or one a module provides (cadf). */
+        format?: string;
+        /**
+         * 'sync', 'batched' (stdout, file), 'best-effort' (default of queued sinks: bounded queue,
+         * drops counted), 'blocking' (a response waits for its completion record),
+         * 'strict' (a request whose initiation record cannot be delivered gets 503).
+         */
+        delivery?: 'sync' | 'batched' | 'best-effort' | 'blocking' | 'strict';
+        /** Records below this level are not delivered. Default 'info' ('silly' for the store). */
+        level?:
+          'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
+        /** The queue of best-effort, blocking and strict sinks. */
+        queue?: {
+          /** Records held, waiting and in delivery; past it records are dropped and counted. Default 10000. */
+          maxRecords?: number;
+          /** Records per delivery. Default 500. */
+          batchSize?: number;
+          /** How long a partial batch waits, in ms. Default 50. */
+          flushIntervalMs?: number;
+          /** Longest wait between retries of a failing delivery, in ms. Default 10000. */
+          maxRetryDelayMs?: number;
+        };
+        /** How long blocking and strict wait for a delivery, in ms. Default 5000. */
+        waitTimeoutMs?: number;
+        /** `type: file`: the live file; its directory is created. Required for files. */
+        path?: string;
+        /** `type: file`: rotation. */
+        rotate?: {
+          /** Rotate before a line would take the file past this many bytes. */
+          maxBytes?: number;
+          /** Rotate a non-empty file this long after its first line. */
+          maxAgeMinutes?: number;
+          /** Rotated files kept (default: all). */
+          keep?: number;
+        };
+        /** `type: file`: gzip rotated files in the background. Default false. */
+        gzip?: boolean;
+      };
+    };
+    /**
+     * Options of output formats, by format id (e.g. `cadf`), declared by the
+     * packages that provide them.
+     */
+    formats?: {
+      [id: string]: unknown;
+    };
+    /** How long shutdown waits for every sink to drain, in ms. Default 10000. */
+    shutdownTimeoutMs?: number;
     /** The durable store behind the query API (`GET /api/audit-log/events`). */
     store?: {
       /** Default true. Stdout output is unaffected either way. */
