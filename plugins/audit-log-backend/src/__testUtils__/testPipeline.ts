@@ -1,10 +1,6 @@
 import { ConfigReader } from '@backstage/config';
 import type { LoggerService } from '@backstage/backend-plugin-api';
-import {
-  AuditRecordBuilder,
-  AuditSinkType,
-  Redactor,
-} from '@backstage-audit/plugin-audit-log-node';
+import { AuditSinkType } from '@backstage-audit/plugin-audit-log-node';
 import { createRecordingSinkType } from '@backstage-audit/plugin-audit-log-node/testUtils';
 import { readAuditLogConfig } from '../config';
 import { AuditActorResolver } from '../capture/AuditActorResolver';
@@ -51,9 +47,6 @@ export async function testPipeline(
   const actors = AuditActorResolver.create({ trustProxy: config.trustProxy });
   const pipeline = await AuditPipeline.create({
     config,
-    builder: AuditRecordBuilder.create({
-      redactor: Redactor.create(config.redaction),
-    }),
     formats: [rhdhFormat],
     sinkTypes: [recording.sinkType, ...(options.sinkTypes ?? [])],
     requests,

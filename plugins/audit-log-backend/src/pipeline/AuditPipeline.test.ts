@@ -8,10 +8,8 @@ import {
   AuditFormat,
   AuditLevel,
   AuditRecord,
-  AuditRecordBuilder,
   AuditSinkType,
   REDACTED,
-  Redactor,
 } from '@backstage-audit/plugin-audit-log-node';
 import { readAuditLogConfig } from '../config';
 import { AuditActorResolver } from '../capture/AuditActorResolver';
@@ -132,13 +130,6 @@ async function setup(options: SetupOptions = {}) {
   );
   const service = await AuditPipeline.create({
     config,
-    builder: AuditRecordBuilder.create({
-      redactor: Redactor.create(config.redaction),
-      defaultLevel: config.levels.default,
-      eventLevels: config.levels.events,
-      includeErrorStack: config.errors.includeStack,
-      maxBodyBytes: config.body.maxBytes,
-    }),
     formats: options.formats ?? [rhdhFormat],
     sinkTypes: [
       streamSinkType('stdout', out.stream),

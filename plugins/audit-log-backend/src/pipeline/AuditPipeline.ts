@@ -16,6 +16,7 @@ import {
   AuditSinkEntry,
   AuditSinkTransport,
   AuditSinkType,
+  Redactor,
 } from '@backstage-audit/plugin-audit-log-node';
 import type { AuditLogConfig, AuditSinkConfig } from '../config';
 import { AuditActorResolver } from '../capture/AuditActorResolver';
@@ -48,7 +49,6 @@ interface FormatGroup {
 /** @public */
 export interface AuditPipelineOptions {
   config: AuditLogConfig;
-  builder: AuditRecordBuilder;
   formats: readonly AuditFormat[];
   sinkTypes: readonly AuditSinkType[];
   requests: AuditRequestRegistry;
@@ -195,8 +195,15 @@ export class AuditPipeline implements AuditLogService {
     metrics: AuditMetrics,
     reporter: FailureReporter,
   ) {
-    this.#config = options.config;
-    this.#builder = options.builder;
+    const config = options.config;
+    this.#config = config;
+    this.#builder = AuditRecordBuilder.create({
+      redactor: Redactor.create(config.redaction),
+      defaultLevel: config.levels.default,
+      eventLevels: config.levels.events,
+      includeErrorStack: config.errors.includeStack,
+      maxBodyBytes: config.body.maxBytes,
+    });
     this.#groups = groups;
     this.#runners = runners;
     this.#requests = options.requests;

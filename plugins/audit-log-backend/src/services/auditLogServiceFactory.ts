@@ -3,11 +3,9 @@ import {
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
 import {
-  AuditRecordBuilder,
   auditLogFormatsServiceRef,
   auditLogServiceRef,
   auditLogSinkTypesServiceRef,
-  Redactor,
 } from '@backstage-audit/plugin-audit-log-node';
 import { AuditPipeline } from '../pipeline/AuditPipeline';
 import { auditLogCoreServiceRef } from './auditLogCoreServiceFactory';
@@ -34,13 +32,6 @@ export const auditLogServiceFactory = createServiceFactory({
     const auditLogger = logger.child({ service: 'audit-log' });
     const pipeline = await AuditPipeline.create({
       config,
-      builder: AuditRecordBuilder.create({
-        redactor: Redactor.create(config.redaction),
-        defaultLevel: config.levels.default,
-        eventLevels: config.levels.events,
-        includeErrorStack: config.errors.includeStack,
-        maxBodyBytes: config.body.maxBytes,
-      }),
       formats,
       sinkTypes,
       requests: core.requests,

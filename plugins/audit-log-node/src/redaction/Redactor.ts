@@ -1,7 +1,11 @@
 import { REDACTED } from '../record';
 import { isCredentialKey } from './credentialKeys';
 import { redactCredentialValues } from './credentialValues';
-import { redactEmbeddedObjects, redactKeyValuePairs } from './textRedaction';
+import {
+  decodeParamName,
+  redactEmbeddedObjects,
+  redactKeyValuePairs,
+} from './textRedaction';
 
 /**
  * Values under credential keys at least this long are also scrubbed from the
@@ -106,18 +110,6 @@ function isNameChar(c: number): boolean {
 
 function isRedactedAt(s: string, start: number, end: number): boolean {
   return end - start === REDACTED.length && s.startsWith(REDACTED, start);
-}
-
-/** A query parameter name as a server reads it ('+' is a space); raw when malformed. */
-function decodeParamName(name: string): string {
-  if (name.indexOf('%') === -1 && name.indexOf('+') === -1) {
-    return name;
-  }
-  try {
-    return decodeURIComponent(name.replace(/\+/g, ' '));
-  } catch {
-    return name;
-  }
 }
 
 /**

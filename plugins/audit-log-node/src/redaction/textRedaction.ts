@@ -44,7 +44,7 @@ function isValueEnd(c: number): boolean {
 }
 
 /** A parameter name as a server reads it ('+' is a space); raw when malformed. */
-function decodeName(name: string): string {
+export function decodeParamName(name: string): string {
   if (name.indexOf('%') === -1 && name.indexOf('+') === -1) {
     return name;
   }
@@ -91,7 +91,7 @@ export function redactKeyValuePairs(
       start < eq &&
       end > eq + 1 &&
       !(end - eq - 1 === REDACTED.length && s.startsWith(REDACTED, eq + 1)) &&
-      sensitive(decodeName(s.slice(start, eq)))
+      sensitive(decodeParamName(s.slice(start, eq)))
     ) {
       out = (out ?? '') + s.slice(copied, eq + 1) + REDACTED;
       copied = end;
