@@ -269,10 +269,24 @@ describe('the packed packages in a fresh backend outside the repository, as the 
       project,
       'node_modules/@backstage-audit/plugin-audit-log-backend',
     );
-    expect(
-      JSON.parse(fs.readFileSync(path.join(backendDir, 'package.json'), 'utf8'))
-        .configSchema,
-    ).toBe('config.schema.json');
+    // The packages that read config ship its schema, compiled from config.d.ts.
+    for (const name of [
+      '@backstage-audit/plugin-audit-log-backend',
+      '@backstage-audit/plugin-scaffolder-backend-module-audit-log',
+    ]) {
+      const dir = path.join(project, 'node_modules', name);
+      const installed = JSON.parse(
+        fs.readFileSync(path.join(dir, 'package.json'), 'utf8'),
+      );
+      expect({ name, configSchema: installed.configSchema }).toEqual({
+        name,
+        configSchema: 'config.schema.json',
+      });
+      const compiled = JSON.parse(
+        fs.readFileSync(path.join(dir, 'config.schema.json'), 'utf8'),
+      );
+      expect(compiled.properties.auditLog.type).toBe('object');
+    }
     expect(fs.readdirSync(path.join(backendDir, 'migrations'))).toEqual([
       expect.stringMatching(/^\d{14}_audit_events\.js$/),
     ]);
