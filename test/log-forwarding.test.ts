@@ -126,6 +126,15 @@ describe('the operators guide filters on the real output of a production backend
       await res.text();
       auditIds.push(res.headers.get('audit-id') ?? '');
     };
+    // The catalog reads its locations after start-up: wait for the entity.
+    for (let i = 0; i < 300; i++) {
+      const res = await fetch(
+        `${base}/api/catalog/entities/by-name/component/default/payments-api`,
+        { headers: { Authorization: `Bearer ${token}` } },
+      );
+      if (res.ok) break;
+      await new Promise(r => setTimeout(r, 200));
+    }
     await call('/api/catalog/entities/by-name/component/default/payments-api');
     // Client-controlled text carrying the marker, and a forged record.
     await call(
