@@ -1,5 +1,19 @@
+/*
+ * Unknown keys are rejected: each block of `auditLog` lists its keys in
+ * `@propertyNames`, the one JSON Schema keyword Backstage's schema compiler
+ * takes from a doc comment (it ignores `@additionalProperties`, and it merges
+ * the schemas of all packages with `allOf`). Keep each list equal to the
+ * block's properties (a test checks it). Blocks that other packages extend
+ * (`sinks.<name>`, `formats`) stay open: the sink type or format validates its
+ * own keys at start-up. `scaffolder` is declared by
+ * `@backstage-audit/plugin-scaffolder-backend-module-audit-log`, which reads it.
+ */
 export interface Config {
-  /** Audit log: who did what, when, from where, and did it work. */
+  /**
+   * Audit log: who did what, when, from where, and did it work.
+   *
+   * @propertyNames {"enum": ["enabled", "plugins", "trustProxy", "ignore", "events", "levels", "body", "errors", "redaction", "stdout", "store", "sinks", "formats", "shutdownTimeoutMs", "scaffolder"]}
+   */
   auditLog?: {
     /** Master switch. Default true. */
     enabled?: boolean;
@@ -13,7 +27,11 @@ export interface Config {
      * proxy addresses/CIDRs ('loopback', '10.0.0.0/8'). Default: `backend.trustProxy`, else false.
      */
     trustProxy?: boolean | number | string | string[];
-    /** Requests that are never recorded (OpenStack's ignore_req_list / ignore_path_list). */
+    /**
+     * Requests that are never recorded (OpenStack's ignore_req_list / ignore_path_list).
+     *
+     * @propertyNames {"enum": ["methods", "paths"]}
+     */
     ignore?: {
       /** HTTP methods, e.g. ['HEAD', 'OPTIONS']. Default []. */
       methods?: string[];
@@ -23,7 +41,11 @@ export interface Config {
        */
       paths?: string[];
     };
-    /** Which events are written. */
+    /**
+     * Which events are written.
+     *
+     * @propertyNames {"enum": ["include", "exclude", "responseBody"]}
+     */
     events?: {
       /** When non-empty, only these events are recorded. Default []. */
       include?: string[];
@@ -35,7 +57,11 @@ export interface Config {
        */
       responseBody?: string[];
     };
-    /** Level of records. Defaults keep every record visible at `info`. */
+    /**
+     * Level of records. Defaults keep every record visible at `info`.
+     *
+     * @propertyNames {"enum": ["default", "events"]}
+     */
     levels?: {
       /** Default 'info'. */
       default?:
@@ -46,37 +72,30 @@ export interface Config {
           'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
       };
     };
+    /** @propertyNames {"enum": ["maxBytes"]} */
     body?: {
       /** Request/response bodies larger than this (bytes, serialized) are truncated with a marker. Default 65536. */
       maxBytes?: number;
     };
+    /** @propertyNames {"enum": ["includeStack"]} */
     errors?: {
       /** Include stack traces in errors[]. Default false. */
       includeStack?: boolean;
     };
+    /** @propertyNames {"enum": ["keys", "keyPattern", "queryParams"]} */
     redaction?: {
       /** Extra key names whose values are redacted (case-insensitive), in addition to the pattern. */
       keys?: string[];
-      /** Regular expression of more key names to redact (case-insensitive), besides the built-in credential key rules (see README). */
+      /** Regular expression matched against key names (case-insensitive). Default: see README. */
       keyPattern?: string;
       /** Query parameters whose values are redacted. Default ['token', 'access_token', 'api_key']. */
       queryParams?: string[];
     };
-    /** Scaffolder task-lifecycle records (`@backstage-audit/plugin-scaffolder-backend-module-audit-log`). */
-    scaffolder?: {
-      /**
-       * Record task executions, steps, skips, `each` iterations, dry runs and stale-task
-       * cancellations. Decorates the scaffolder's task broker; turn off if another module
-       * sets the task broker. Default true.
-       */
-      taskLifecycle?: boolean;
-      /**
-       * Strings in recorded task parameters, step inputs and iteration values longer than
-       * this are cut. -1 disables. Default 256.
-       */
-      parameterMaxLength?: number;
-    };
-    /** The stdout sink (the sink named `stdout`): one line per record. */
+    /**
+     * The stdout sink (the sink named `stdout`): one line per record.
+     *
+     * @propertyNames {"enum": ["enabled", "level", "delivery"]}
+     */
     stdout?: {
       /** Default true. */
       enabled?: boolean;
@@ -91,10 +110,33 @@ export interface Config {
         'error' | 'warn' | 'info' | 'http' | 'verbose' | 'debug' | 'silly';
     };
     /**
-     * Named outputs, any number. A block named `stdout` or `store` replaces the
-     * built-in one. Each block has a `type` (`stdout`, `file`, `store`, and
-     * those of installed modules: `amqp`, `s3`), and the pipeline's keys below;
-     * every other key is the type's own, validated at start-up by the type.
+     * The durable store behind the query API (`GET /api/audit-log/events`).
+     *
+     * @propertyNames {"enum": ["enabled", "retention", "maxQueue", "batchSize", "flushIntervalMs"]}
+     */
+    store?: {
+      /** Default true. Stdout output is unaffected either way. */
+      enabled?: boolean;
+      /** @propertyNames {"enum": ["days", "frequencyMinutes"]} */
+      retention?: {
+        /** Records older than this many days are deleted. Default: kept forever. */
+        days?: number;
+        /** How often the retention job runs, in minutes. Default 60. */
+        frequencyMinutes?: number;
+      };
+      /** Records held in memory while the database is slow or down; beyond it records are dropped and counted. Default 50000. */
+      maxQueue?: number;
+      /** Rows per insert. Default 500. */
+      batchSize?: number;
+      /** How long a partial batch waits before it is written, in ms. Default 50. */
+      flushIntervalMs?: number;
+    };
+    /**
+     * Named outputs, any number: `auditLog.sinks.<name>`. A block named
+     * `stdout` or `store` replaces the built-in one. Each block is open: which
+     * keys it takes depends on its `type` (stdout, file and store here; other
+     * packages add amqp, s3), and the sink type validates them at start-up,
+     * naming the full key. The keys below are the pipeline's, and `file`'s.
      */
     sinks?: {
       [name: string]: {
@@ -139,33 +181,17 @@ export interface Config {
         };
         /** `type: file`: gzip rotated files in the background. Default false. */
         gzip?: boolean;
+        [key: string]: unknown;
       };
     };
     /**
-     * Options of output formats, by format id (e.g. `cadf`), declared by the
-     * packages that provide them.
+     * Settings of output formats, `auditLog.formats.<id>`, declared and
+     * validated by the packages that provide the formats.
      */
     formats?: {
-      [id: string]: unknown;
+      [id: string]: { [key: string]: unknown };
     };
     /** How long shutdown waits for every sink to drain, in ms. Default 10000. */
     shutdownTimeoutMs?: number;
-    /** The durable store behind the query API (`GET /api/audit-log/events`). */
-    store?: {
-      /** Default true. Stdout output is unaffected either way. */
-      enabled?: boolean;
-      retention?: {
-        /** Records older than this many days are deleted. Default: kept forever. */
-        days?: number;
-        /** How often the retention job runs, in minutes. Default 60. */
-        frequencyMinutes?: number;
-      };
-      /** Records held in memory while the database is slow or down; beyond it records are dropped and counted. Default 50000. */
-      maxQueue?: number;
-      /** Rows per insert. Default 500. */
-      batchSize?: number;
-      /** How long a partial batch waits before it is written, in ms. Default 50. */
-      flushIntervalMs?: number;
-    };
   };
 }

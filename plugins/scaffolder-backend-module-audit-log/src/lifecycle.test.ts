@@ -424,6 +424,53 @@ describe('scaffolder task lifecycle on the real scaffolder', () => {
     ]);
   });
 
+  it('records step inputs as the action received them, values converted as the runner converts them', async () => {
+    // Since scaffolder-backend 4.3 the runner renders inputs with JSON
+    // coercion: a block that prints `true` gives the boolean, not "true".
+    // debug:log refuses a string listWorkspace, so the dry run only succeeds
+    // if the action got the boolean; the record must show the same value.
+    const template = structuredClone(helloTemplate);
+    template.spec.steps = [
+      {
+        id: 'coerced',
+        name: 'Coerced',
+        action: 'debug:log',
+        input: {
+          listWorkspace:
+            '{% if parameters.shout %}${{ parameters.shout }}{% endif %}',
+          message: 'Hello, ${{ parameters.name }}!',
+        },
+      },
+    ];
+    const res = await request(backend.server)
+      .post('/api/scaffolder/v2/dry-run')
+      .set('Authorization', alice())
+      .send({
+        template,
+        values: { name: 'Dry', shout: true },
+        secrets: {},
+        directoryContents: [],
+      });
+    expect(res.status).toBe(200);
+    const creationAuditId = res.headers['audit-id'] as string;
+    const records = await waitFor('the dry run records', () => {
+      const found = lifecycleRecords(
+        r => r.meta?.creationAuditId === creationAuditId,
+      );
+      return found.some(
+        r => r.eventName === E.taskExecution && r.stage === 'completion',
+      )
+        ? found
+        : undefined;
+    });
+    expect(
+      step(records, E.stepExecution, 'coerced', 'initiation').meta?.stepInputs,
+    ).toEqual({ listWorkspace: true, message: 'Hello, Dry!' });
+    expect(step(records, E.stepExecution, 'coerced').meta?.outcome).toBe(
+      'completed',
+    );
+  });
+
   it('records a dry run that fails as a failed execution (upstream returns no step log then)', async () => {
     const res = await request(backend.server)
       .post('/api/scaffolder/v2/dry-run')

@@ -9,6 +9,7 @@ import {
   createCredentialsBarrier,
   createLifecycleMiddleware,
   createRateLimitMiddleware,
+  createWebSocketRouter,
 } from '@backstage/backend-defaults/httpRouter';
 import { MiddlewareFactory } from '@backstage/backend-defaults/rootHttpRouter';
 import {
@@ -103,6 +104,15 @@ export const auditHttpRouterServiceFactory = createServiceFactory({
       use(handler) {
         pluginRoutes.use(handler);
       },
+      // WebSocket upgrades bypass the express chain, so they are not captured.
+      addWebSocketHandler: createWebSocketRouter({
+        auth,
+        config,
+        lifecycle,
+        logger,
+        pluginId,
+        rootHttpRouter,
+      }),
       addAuthPolicy(policy) {
         credentialsBarrier.addAuthPolicy(policy);
       },

@@ -115,3 +115,21 @@ describe('createOrdinaryLogSafetyFormat: credentials in structured fields and em
     expect(error.message).toContain(CANARY);
   });
 });
+
+describe('createOrdinaryLogSafetyFormat: the audit marker in any field', () => {
+  it('renames isAuditLog in every key and string of an ordinary entry, not only its message', () => {
+    const { log, lines } = logger();
+    log.info('"GET /api/catalog/entities?x=isAuditLog HTTP/1.1" 200', {
+      url: '/api/catalog/entities?x=isAuditLog',
+      userAgent: 'curl {"isAuditLog":true}',
+      nested: { deep: ['isAuditLog'], isAuditLogKey: 1 },
+      xisAuditLog: 'top-level key',
+    });
+    // The RHDH guide's filter matches the text of the whole line.
+    expect(lines[0]).not.toContain('isAuditLog');
+    const parsed = JSON.parse(lines[0]);
+    expect(parsed.userAgent).toBe('curl {"isAudit_Log":true}');
+    expect(parsed.nested).toEqual({ deep: ['isAudit_Log'], isAudit_LogKey: 1 });
+    expect(parsed.xisAudit_Log).toBe('top-level key');
+  });
+});

@@ -14,6 +14,35 @@ import { auditLogCoreServiceRef } from './auditLogCoreServiceFactory';
 /** Fields winston and Backstage's logger own; never rewritten. */
 const KEPT_FIELDS = new Set(['level', 'message']);
 
+const MARKER = 'isAuditLog';
+const NEUTRAL = 'isAudit_Log';
+
+/** The audit filter's marker word, made harmless wherever it stands in a string. */
+function neutralize(s: string): string {
+  return s.indexOf(MARKER) === -1 ? s : s.split(MARKER).join(NEUTRAL);
+}
+
+/** Renames the marker in the keys and strings of a copy (ours to change). */
+function neutralizeDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') {
+    return neutralize(value);
+  }
+  if (!value || typeof value !== 'object' || depth > 32) {
+    return value;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      value[i] = neutralizeDeep(value[i], depth + 1);
+    }
+    return value;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[neutralize(k)] = neutralizeDeep(v, depth + 1);
+  }
+  return out;
+}
+
 /** A copy of an error with credentials redacted from its message and stack. */
 function redactError(redactor: Redactor, error: Error): Error {
   const copy = Object.create(Object.getPrototypeOf(error)) as Error;
@@ -34,13 +63,13 @@ function redactField(redactor: Redactor, key: string, value: unknown): unknown {
     return value === undefined || value === null ? value : REDACTED;
   }
   if (typeof value === 'string') {
-    return redactor.text(value);
+    return neutralize(redactor.text(value));
   }
   if (value instanceof Error) {
     return redactError(redactor, value);
   }
   if (value && typeof value === 'object') {
-    return redactor.copy(value);
+    return neutralizeDeep(redactor.copy(value));
   }
   return value;
 }
@@ -52,9 +81,11 @@ function redactField(redactor: Redactor, key: string, value: unknown): unknown {
  * values, `key=value` pairs with a credential key (URLs in Backstage's access
  * log, `password=...` text) and values under credential keys in embedded
  * JSON (the scaffolder's dry-run line prints each step's inputs as JSON).
- * It also makes sure no ordinary log line can pass for an audit record,
- * neither by a top-level `isAuditLog` field nor by the word in its message
- * (the documented cluster-logging filter matches on the message text).
+ * It also makes sure no ordinary log line can pass for an audit record:
+ * the top-level `isAuditLog` field is removed and the word is renamed in
+ * every key and string of the entry, since the RHDH guide's cluster-logging
+ * filter matches the text of the whole line, and a client chooses the
+ * access log's `url` and `userAgent`.
  *
  * @public
  */
@@ -65,14 +96,18 @@ export function createOrdinaryLogSafetyFormat(
     const record = info as Record<string, unknown>;
     delete record.isAuditLog;
     if (typeof record.message === 'string') {
-      record.message = redactor
-        .text(record.message)
-        .replace(/isAuditLog/g, 'isAudit_Log');
+      record.message = neutralize(redactor.text(record.message));
     }
     for (const key of Object.keys(record)) {
-      if (!KEPT_FIELDS.has(key)) {
-        record[key] = redactField(redactor, key, record[key]);
+      if (KEPT_FIELDS.has(key)) {
+        continue;
       }
+      const value = redactField(redactor, key, record[key]);
+      const safeKey = neutralize(key);
+      if (safeKey !== key) {
+        delete record[key];
+      }
+      record[safeKey] = value;
     }
     return info;
   })();

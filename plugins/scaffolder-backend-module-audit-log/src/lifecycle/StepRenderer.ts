@@ -172,7 +172,8 @@ export class StepRenderer {
         return v;
       }
       try {
-        return this.#renderer.renderValue(v, context);
+        // As the runner renders inputs since scaffolder-backend 4.3.
+        return this.#renderer.renderValue(v, context, { coercion: 'json' });
       } catch {
         if (strict) throw new RenderFailure();
         return v;

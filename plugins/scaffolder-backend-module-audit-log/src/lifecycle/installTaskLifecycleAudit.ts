@@ -15,11 +15,7 @@ import type { AuditLogService } from '@backstage-audit/plugin-audit-log-node';
 import { AuditedTaskBroker } from './AuditedTaskBroker';
 import { readScaffolderLifecycleConfig } from './config';
 import { CreationAuditIds, withCreationLinks } from './CreationAuditIds';
-import {
-  loadScaffolderInternals,
-  ScaffolderInternalsError,
-  TESTED_SCAFFOLDER_VERSION,
-} from './internals';
+import { loadScaffolderInternals, ScaffolderInternalsError } from './internals';
 import { createLifecycleMiddleware } from './lifecycleMiddleware';
 import { scheduleStaleTaskJanitor } from './staleTaskJanitor';
 import { TaskAuditTrail, TaskAuditTrailOptions } from './TaskAuditTrail';
@@ -57,7 +53,8 @@ function isTaskRecoveryEnabled(config: Config): boolean {
  * runner is observed, sets it through the broker extension point, schedules
  * the stale-task janitor that setting a broker switches off, and adds the
  * middleware that links tasks to their creation request and records dry runs.
- * Fails start-up with a clear error when the scaffolder's internals differ.
+ * Fails start-up with a clear error when the installed scaffolder is not a
+ * supported version or its internals differ.
  *
  * @public
  */
@@ -73,12 +70,6 @@ export async function installTaskLifecycleAudit(
   const internals = loadScaffolderInternals({
     packageDir: deps.scaffolderPackageDir,
   });
-  if (internals.version !== TESTED_SCAFFOLDER_VERSION) {
-    logger.warn(
-      `Scaffolder task-lifecycle audit was verified against @backstage/plugin-scaffolder-backend ` +
-        `${TESTED_SCAFFOLDER_VERSION}, found ${internals.version}; check its records after upgrades`,
-    );
-  }
   if (!internals.createDefaultFilters) {
     logger.warn(
       "Scaffolder task-lifecycle audit: upstream's default template filters could not be loaded; " +

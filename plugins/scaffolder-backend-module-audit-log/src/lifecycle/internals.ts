@@ -16,8 +16,13 @@ import type {
 import type { TemplateFilter } from 'nunjitsu';
 
 const PACKAGE = '@backstage/plugin-scaffolder-backend';
-/** The release this module was verified against, file by file. */
-export const TESTED_SCAFFOLDER_VERSION = '4.2.0';
+/**
+ * The releases this module was verified against, file by file (the internal
+ * files below and the runner's log texts) and by the module's tests. Any
+ * other version fails start-up: internal files can change in any release.
+ * Keep in step with the peer dependency range in package.json.
+ */
+export const SUPPORTED_SCAFFOLDER_VERSIONS: readonly string[] = ['4.3.0'];
 
 const TASKS_DIR = 'dist/scaffolder/tasks';
 const FILES = {
@@ -95,8 +100,8 @@ export class ScaffolderInternalsError extends Error {
   constructor(detail: string, cause?: unknown) {
     super(
       `Audit log: the scaffolder task-lifecycle audit cannot start: ${detail}. ` +
-        `It was verified against ${PACKAGE} ${TESTED_SCAFFOLDER_VERSION}. ` +
-        `Align the scaffolder version, or set auditLog.scaffolder.taskLifecycle: false ` +
+        `It supports ${PACKAGE} ${SUPPORTED_SCAFFOLDER_VERSIONS.join(', ')} only. ` +
+        `Install a supported version, or set auditLog.scaffolder.taskLifecycle: false ` +
         `to keep only the scaffolder's HTTP audit records.`,
     );
     this.name = 'ScaffolderInternalsError';
@@ -135,7 +140,8 @@ function requireMethods(
 
 /**
  * Loads and checks the internals of the installed scaffolder backend that the
- * task-lifecycle audit builds on: its default task broker and task store
+ * task-lifecycle audit builds on, after checking that its version is one of
+ * {@link SUPPORTED_SCAFFOLDER_VERSIONS}: its default task broker and task store
  * (the broker extension point can only replace the broker, so the default
  * one is built here and decorated), and the workflow runner's log texts.
  * Throws {@link ScaffolderInternalsError} naming what is missing.
@@ -162,6 +168,11 @@ export function loadScaffolderInternals(
     throw new ScaffolderInternalsError(
       `cannot read ${PACKAGE}'s package.json in ${packageDir}`,
       error,
+    );
+  }
+  if (!SUPPORTED_SCAFFOLDER_VERSIONS.includes(version)) {
+    throw new ScaffolderInternalsError(
+      `${PACKAGE} ${version} is installed, and its internal files are unverified`,
     );
   }
 
