@@ -193,20 +193,21 @@ describe.each([
 
     it("merges another package's sink and format keys: their types are checked, and secrets marked", () => {
       const data = withAuditLog({
-        sinks: { bus: { type: 'amqp', url: { host: 'x' } } },
+        sinks: { cold: { type: 's3', bucket: { name: 'x' } } },
       });
       expect(errorOf(data)).toContain(
-        'must be string { type=string } at /auditLog/sinks/bus/url',
+        'must be string { type=string } at /auditLog/sinks/cold/bucket',
       );
       const [processed] = schema.process(
         [
           {
             data: withAuditLog({
               sinks: {
-                bus: {
-                  type: 'amqp',
-                  url: 'amqp://x',
-                  password: 'canary-amqp-pw',
+                // The s3 module's keys (the example backend installs it).
+                cold: {
+                  type: 's3',
+                  bucket: 'audit-bucket-x',
+                  secretAccessKey: 'canary-s3-secret',
                 },
               },
               formats: { cadf: { observerId: 'portal' } },
@@ -217,8 +218,8 @@ describe.each([
         { visibility: ['secret'] },
       );
       // What the backend's secret enumerator finds (and redacts from logs).
-      expect(JSON.stringify(processed.data)).toContain('canary-amqp-pw');
-      expect(JSON.stringify(processed.data)).not.toContain('amqp://x');
+      expect(JSON.stringify(processed.data)).toContain('canary-s3-secret');
+      expect(JSON.stringify(processed.data)).not.toContain('audit-bucket-x');
     });
 
     it('closes each auditLog block with exactly the keys our packages declare in it', () => {

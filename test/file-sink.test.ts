@@ -67,7 +67,24 @@ interface SinkFiles {
   files: Array<{ name: string; bytes: number; lines: string[] }>;
 }
 
+/**
+ * The sink's files. While the backend runs, its keeper compresses and prunes
+ * rotated files in the background: a file listed may be gone (compressed)
+ * when read, so the listing is taken again.
+ */
 function readSink(dir: string): SinkFiles {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return readSinkOnce(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 50) {
+        throw error;
+      }
+    }
+  }
+}
+
+function readSinkOnce(dir: string): SinkFiles {
   const names = fs.readdirSync(dir).sort(byName);
   const rotated = names.filter(n => ROTATED.test(n));
   const files = [...rotated, 'audit.log'].map(name => {
