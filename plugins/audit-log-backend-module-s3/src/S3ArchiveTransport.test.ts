@@ -8,6 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { ConfigReader } from '@backstage/config';
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import net from 'node:net';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -372,6 +373,57 @@ describe('S3ArchiveTransport on Swift, as the write-only user', () => {
     const objects = await readArchive(admin, swift.bucket, `${prefix}/`);
     expect(objects.map(o => o.lines)).toEqual([entries.map(e => e.line)]);
     await expect(transport.deliver([auditEntry(9)])).rejects.toThrow(/closed/);
+  });
+
+  it("close() stops at the pipeline's shutdown deadline when it comes first, and leaves the rest in the spool for the next start", async () => {
+    const prefix = `t-${run}/close-deadline`;
+    const dir = await spoolDir();
+    // A port nothing listens on: every upload is refused, as in an outage.
+    const closedPort = await new Promise<number>(resolve => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as net.AddressInfo;
+        srv.close(() => resolve(port));
+      });
+    });
+    const down = await S3ArchiveTransport.create({
+      config: sinkConfig({
+        prefix,
+        spoolDir: dir,
+        endpoint: `http://127.0.0.1:${closedPort}`,
+        closeTimeoutSeconds: 10,
+      }),
+      configKey: 'auditLog.sinks.archive',
+      logger: captureLogger(),
+      dropped: () => {},
+      retry: { initialDelayMs: 50, maxDelayMs: 50 },
+    });
+    const entries = Array.from({ length: 3 }, (_, i) => auditEntry(i));
+    await down.deliver(entries);
+    const started = Date.now();
+    await down.close({ deadline: started + 700 });
+    const took = Date.now() - started;
+    // The deadline, not closeTimeoutSeconds (10 s), ended the close.
+    expect(took).toBeGreaterThanOrEqual(650);
+    expect(took).toBeLessThan(2000);
+    expect(
+      (await fs.readdir(dir)).filter(n => n.endsWith('.batch')),
+    ).toHaveLength(1);
+
+    const up = await S3ArchiveTransport.create({
+      config: sinkConfig({ prefix, spoolDir: dir }),
+      configKey: 'auditLog.sinks.archive',
+      logger: captureLogger(),
+      dropped: () => {},
+    });
+    const objects = await waitForArchive(
+      admin,
+      swift.bucket,
+      `${prefix}/`,
+      o => o.length > 0,
+      10_000,
+    );
+    expect(objects.map(o => o.lines)).toEqual([entries.map(e => e.line)]);
+    await up.close();
   });
 
   it('never logs the credentials, even when the store rejects them', async () => {
