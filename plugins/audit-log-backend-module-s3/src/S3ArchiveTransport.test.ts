@@ -426,6 +426,56 @@ describe('S3ArchiveTransport on Swift, as the write-only user', () => {
     await up.close();
   });
 
+  it('close() does not wait out a long backoff: a store that came back just before shutdown gets the spool at once', async () => {
+    const prefix = `t-${run}/close-backoff`;
+    const port = await new Promise<number>(resolve => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = srv.address() as net.AddressInfo;
+        srv.close(() => resolve(p));
+      });
+    });
+    const logger = captureLogger();
+    const transport = await S3ArchiveTransport.create({
+      config: sinkConfig({
+        prefix,
+        spoolDir: await spoolDir(),
+        endpoint: `http://127.0.0.1:${port}`,
+        maxDelaySeconds: 1,
+        closeTimeoutSeconds: 10,
+      }),
+      configKey: 'auditLog.sinks.archive',
+      logger,
+      dropped: () => {},
+      // After the first failure the uploader would sleep 20 s.
+      retry: { initialDelayMs: 20_000, maxDelayMs: 20_000 },
+    });
+    const entries = Array.from({ length: 3 }, (_, i) => auditEntry(i));
+    await transport.deliver(entries);
+    for (
+      let i = 0;
+      !logger.lines.some(l => /upload of .* failed/.test(l));
+      i++
+    ) {
+      if (i > 200) throw new Error('the first upload never failed');
+      await new Promise(r => setTimeout(r, 50));
+    }
+    // The store is reachable again on that port (a relay to the real Swift).
+    const relay = await startLostReplyProxy({
+      target: new URL(swift.endpoint),
+      cut: 0,
+      port,
+    });
+    try {
+      const started = Date.now();
+      await transport.close({ deadline: started + 5000 });
+      expect(Date.now() - started).toBeLessThan(3000);
+      const objects = await readArchive(admin, swift.bucket, `${prefix}/`);
+      expect(objects.map(o => o.lines)).toEqual([entries.map(e => e.line)]);
+    } finally {
+      await relay.close();
+    }
+  });
+
   it('never logs the credentials, even when the store rejects them', async () => {
     const canary = `CANARY-${crypto.randomBytes(8).toString('hex')}`;
     const keyCanary = `test:writer-${canary}-KEY`;
