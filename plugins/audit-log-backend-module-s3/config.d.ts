@@ -50,7 +50,11 @@ export interface Config {
         batchMaxRecords?: number;
         /** Bound of one PutObject request. Default 30. */
         uploadTimeoutSeconds?: number;
-        /** How long shutdown spends uploading what is spooled; the rest waits for the next start. Default 10. */
+        /**
+         * How long shutdown spends uploading what is spooled, at most, and never
+         * past `auditLog.shutdownTimeoutMs`; the rest waits for the next start.
+         * Default 10.
+         */
         closeTimeoutSeconds?: number;
       };
     };

@@ -29,8 +29,11 @@ export interface ExampleBackend {
   token: string;
   stdout(): string;
   stderr(): string;
-  /** Stops the backend with SIGINT (as Ctrl-C does) and waits for it to exit. */
-  stop(): Promise<void>;
+  /**
+   * Stops the backend with SIGINT (as Ctrl-C does; `signal` to send another,
+   * SIGTERM as an orchestrator does) and waits for it to exit.
+   */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -74,17 +77,25 @@ export async function startExampleBackend(
   child.on('exit', () => {
     exited = true;
   });
+  // npm can exit before the backend it started has finished shutting down;
+  // 'close' comes once every process holding the output pipes is gone.
+  let closed = false;
+  const gone = new Promise<void>(resolve =>
+    child.on('close', () => {
+      closed = true;
+      resolve();
+    }),
+  );
 
-  const stop = async () => {
-    if (exited) {
+  const stop = async (signal: NodeJS.Signals = 'SIGINT') => {
+    if (closed) {
       return;
     }
-    const gone = new Promise<void>(resolve =>
-      child.on('exit', () => resolve()),
-    );
     try {
-      process.kill(-child.pid!, 'SIGINT');
+      process.kill(-child.pid!, signal);
     } catch {
+      // The whole group is gone already; its pipes are closing.
+      await gone;
       return;
     }
     const timer = setTimeout(() => {

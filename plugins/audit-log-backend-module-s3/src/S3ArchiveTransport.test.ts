@@ -8,6 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { ConfigReader } from '@backstage/config';
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import net from 'node:net';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -372,6 +373,107 @@ describe('S3ArchiveTransport on Swift, as the write-only user', () => {
     const objects = await readArchive(admin, swift.bucket, `${prefix}/`);
     expect(objects.map(o => o.lines)).toEqual([entries.map(e => e.line)]);
     await expect(transport.deliver([auditEntry(9)])).rejects.toThrow(/closed/);
+  });
+
+  it("close() stops at the pipeline's shutdown deadline when it comes first, and leaves the rest in the spool for the next start", async () => {
+    const prefix = `t-${run}/close-deadline`;
+    const dir = await spoolDir();
+    // A port nothing listens on: every upload is refused, as in an outage.
+    const closedPort = await new Promise<number>(resolve => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as net.AddressInfo;
+        srv.close(() => resolve(port));
+      });
+    });
+    const down = await S3ArchiveTransport.create({
+      config: sinkConfig({
+        prefix,
+        spoolDir: dir,
+        endpoint: `http://127.0.0.1:${closedPort}`,
+        closeTimeoutSeconds: 10,
+      }),
+      configKey: 'auditLog.sinks.archive',
+      logger: captureLogger(),
+      dropped: () => {},
+      retry: { initialDelayMs: 50, maxDelayMs: 50 },
+    });
+    const entries = Array.from({ length: 3 }, (_, i) => auditEntry(i));
+    await down.deliver(entries);
+    const started = Date.now();
+    await down.close({ deadline: started + 700 });
+    const took = Date.now() - started;
+    // The deadline, not closeTimeoutSeconds (10 s), ended the close.
+    expect(took).toBeGreaterThanOrEqual(650);
+    expect(took).toBeLessThan(2000);
+    expect(
+      (await fs.readdir(dir)).filter(n => n.endsWith('.batch')),
+    ).toHaveLength(1);
+
+    const up = await S3ArchiveTransport.create({
+      config: sinkConfig({ prefix, spoolDir: dir }),
+      configKey: 'auditLog.sinks.archive',
+      logger: captureLogger(),
+      dropped: () => {},
+    });
+    const objects = await waitForArchive(
+      admin,
+      swift.bucket,
+      `${prefix}/`,
+      o => o.length > 0,
+      10_000,
+    );
+    expect(objects.map(o => o.lines)).toEqual([entries.map(e => e.line)]);
+    await up.close();
+  });
+
+  it('close() does not wait out a long backoff: a store that came back just before shutdown gets the spool at once', async () => {
+    const prefix = `t-${run}/close-backoff`;
+    const port = await new Promise<number>(resolve => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = srv.address() as net.AddressInfo;
+        srv.close(() => resolve(p));
+      });
+    });
+    const logger = captureLogger();
+    const transport = await S3ArchiveTransport.create({
+      config: sinkConfig({
+        prefix,
+        spoolDir: await spoolDir(),
+        endpoint: `http://127.0.0.1:${port}`,
+        maxDelaySeconds: 1,
+        closeTimeoutSeconds: 10,
+      }),
+      configKey: 'auditLog.sinks.archive',
+      logger,
+      dropped: () => {},
+      // After the first failure the uploader would sleep 20 s.
+      retry: { initialDelayMs: 20_000, maxDelayMs: 20_000 },
+    });
+    const entries = Array.from({ length: 3 }, (_, i) => auditEntry(i));
+    await transport.deliver(entries);
+    for (
+      let i = 0;
+      !logger.lines.some(l => /upload of .* failed/.test(l));
+      i++
+    ) {
+      if (i > 200) throw new Error('the first upload never failed');
+      await new Promise(r => setTimeout(r, 50));
+    }
+    // The store is reachable again on that port (a relay to the real Swift).
+    const relay = await startLostReplyProxy({
+      target: new URL(swift.endpoint),
+      cut: 0,
+      port,
+    });
+    try {
+      const started = Date.now();
+      await transport.close({ deadline: started + 5000 });
+      expect(Date.now() - started).toBeLessThan(3000);
+      const objects = await readArchive(admin, swift.bucket, `${prefix}/`);
+      expect(objects.map(o => o.lines)).toEqual([entries.map(e => e.line)]);
+    } finally {
+      await relay.close();
+    }
   });
 
   it('never logs the credentials, even when the store rejects them', async () => {

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import {
+  AuditSinkCloseOptions,
   AuditSinkEntry,
   AuditSinkTransport,
 } from '@backstage-audit/plugin-audit-log-node';
@@ -9,6 +10,14 @@ import { objectKey } from './objectKeys';
 import { createS3Client } from './s3Client';
 import { lineBytes, SealedBatch, Spool, SpoolEntry } from './spool/Spool';
 import { RetryOptions, Uploader } from './Uploader';
+
+/** Why records are dropped, in the words the backend's log uses. */
+const DROP_REASONS: Record<string, (config: S3ArchiveConfig) => string> = {
+  'spool-full': c =>
+    `the spool holds spoolMaxBytes (${c.spoolMaxBytes} bytes of records) because the store is unreachable or slower than the records arrive; uploads make room again`,
+  'line-break': () =>
+    'the format rendered a line break inside a record, which would split it into two lines of the object',
+};
 
 /**
  * Options of {@link S3ArchiveTransport.create}.
@@ -249,7 +258,17 @@ export class S3ArchiveTransport implements AuditSinkTransport {
       this.#schedule();
       throw e;
     } finally {
-      for (const [reason, n] of drops.committed) this.#dropped(n, reason);
+      for (const [reason, n] of drops.committed) {
+        // With an error, so the pipeline reports the loss on the backend's
+        // log (rate-limited), not only in its counters.
+        this.#dropped(
+          n,
+          reason,
+          new Error(
+            `${n} records not archived (${reason}): ${DROP_REASONS[reason](this.#config)}`,
+          ),
+        );
+      }
     }
   }
 
@@ -297,11 +316,16 @@ export class S3ArchiveTransport implements AuditSinkTransport {
 
   /**
    * Seals the open batch and uploads what is spooled, for at most
-   * `closeTimeoutSeconds`; what is left stays in the spool for the next
-   * start. Releases the spool directory.
+   * `closeTimeoutSeconds` and never past the pipeline's shutdown deadline
+   * (`auditLog.shutdownTimeoutMs`), so the audit log's share of a shutdown
+   * has one bound; what is left stays in the spool for the next start.
+   * Releases the spool directory.
    */
-  async close(): Promise<void> {
-    const deadline = Date.now() + this.#config.closeTimeoutSeconds * 1000;
+  async close(options?: AuditSinkCloseOptions): Promise<void> {
+    const deadline = Math.min(
+      Date.now() + this.#config.closeTimeoutSeconds * 1000,
+      options?.deadline ?? Infinity,
+    );
     await this.#exclusive(async () => {
       if (this.#closed) return;
       this.#closed = true;
@@ -317,7 +341,7 @@ export class S3ArchiveTransport implements AuditSinkTransport {
       const uploaded = await this.#uploader.drain(deadline);
       if (!uploaded) {
         this.#logger.warn(
-          `Audit archive: ${this.#uploader.pending} batches could not be uploaded within ${this.#config.closeTimeoutSeconds} s; they stay in ${this.#config.spoolDir} for the next start`,
+          `Audit archive: ${this.#uploader.pending} batches could not be uploaded before the shutdown deadline; they stay in ${this.#config.spoolDir} for the next start`,
         );
       }
       await this.#spool.close();

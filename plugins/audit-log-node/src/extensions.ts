@@ -73,8 +73,27 @@ export interface AuditSinkTransport {
    * Only transports that support those modes implement it.
    */
   writeSync?(text: string): void;
-  /** Flushes what the transport itself buffers and releases resources. Called once, on shutdown, after the queue drained. */
-  close?(): Promise<void>;
+  /**
+   * Flushes what the transport itself buffers and releases resources. Called
+   * once, on shutdown, after the queue drained. A transport with slow work
+   * left (uploads) stops it by `options.deadline` and keeps the rest where
+   * its next start finds it, or counts it as dropped.
+   */
+  close?(options?: AuditSinkCloseOptions): Promise<void>;
+}
+
+/**
+ * What {@link AuditSinkTransport.close} is told.
+ *
+ * @public
+ */
+export interface AuditSinkCloseOptions {
+  /**
+   * When the audit log's shutdown must be over (epoch ms): the end of
+   * `auditLog.shutdownTimeoutMs`, counted from the start of the backend's
+   * shutdown. It may already have passed.
+   */
+  readonly deadline: number;
 }
 
 /**

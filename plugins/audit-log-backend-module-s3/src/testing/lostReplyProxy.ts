@@ -9,6 +9,8 @@ import net from 'node:net';
 export async function startLostReplyProxy(options: {
   target: URL;
   cut: number;
+  /** Listen on this port (default: any free one). */
+  port?: number;
 }): Promise<{
   endpoint: string;
   /** Request targets of every PUT seen, in order. */
@@ -60,7 +62,9 @@ export async function startLostReplyProxy(options: {
     client.on('close', end).on('error', end);
     upstream.on('close', end).on('error', end);
   });
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>(resolve =>
+    server.listen(options.port ?? 0, '127.0.0.1', resolve),
+  );
   const { port } = server.address() as net.AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,

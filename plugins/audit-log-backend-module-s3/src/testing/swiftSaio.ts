@@ -25,26 +25,41 @@ const SCRIPT =
   path.resolve(__dirname, '../../../../../shared/scripts/swift-saio.sh');
 
 /**
+ * Stores of their own, on other ports, for tests that stop a proxy, so that
+ * no other test running at the same time sees the outage: `outage` for the
+ * transport's outage test, `e2e` for the example backends' end-to-end test.
+ */
+const PRIVATE_STORES: Record<'outage' | 'e2e', Record<string, string>> = {
+  outage: {
+    SWIFT_SAIO_DIR: path.join(os.tmpdir(), 'swift-saio-s3-outage'),
+    SWIFT_SAIO_PORT: '18080',
+    SWIFT_SAIO_OBJECT_PORT: '16200',
+    SWIFT_SAIO_CONTAINER_PORT: '16201',
+    SWIFT_SAIO_ACCOUNT_PORT: '16202',
+    SWIFT_SAIO_MEMCACHE_PORT: '11411',
+  },
+  e2e: {
+    SWIFT_SAIO_DIR: path.join(os.tmpdir(), 'swift-saio-s3-e2e'),
+    SWIFT_SAIO_PORT: '28080',
+    SWIFT_SAIO_OBJECT_PORT: '26200',
+    SWIFT_SAIO_CONTAINER_PORT: '26201',
+    SWIFT_SAIO_ACCOUNT_PORT: '26202',
+    SWIFT_SAIO_MEMCACHE_PORT: '11511',
+  },
+};
+
+/**
  * `shared`: the store on the script's default ports (the one `.ci/run`
- * starts), used by tests that leave it running. `outage`: a store of its
- * own on other ports, for the test that stops its proxy, so no other test
- * running at the same time sees the outage.
+ * starts), used by tests that leave it running. `outage`, `e2e`: a store of
+ * their own (see {@link PRIVATE_STORES}).
  */
 export async function startSwiftSaio(
-  which: 'shared' | 'outage',
+  which: 'shared' | 'outage' | 'e2e',
 ): Promise<SwiftSaio> {
   const env: NodeJS.ProcessEnv =
     which === 'shared'
       ? { ...process.env }
-      : {
-          ...process.env,
-          SWIFT_SAIO_DIR: path.join(os.tmpdir(), 'swift-saio-s3-outage'),
-          SWIFT_SAIO_PORT: '18080',
-          SWIFT_SAIO_OBJECT_PORT: '16200',
-          SWIFT_SAIO_CONTAINER_PORT: '16201',
-          SWIFT_SAIO_ACCOUNT_PORT: '16202',
-          SWIFT_SAIO_MEMCACHE_PORT: '11411',
-        };
+      : { ...process.env, ...PRIVATE_STORES[which] };
   // Two test files starting the same store at once would race for its
   // ports. `-o`: the servers the script starts must not inherit the lock.
   const lock = path.join(os.tmpdir(), `swift-saio-${which}.start.lock`);

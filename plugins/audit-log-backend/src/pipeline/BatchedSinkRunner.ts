@@ -81,12 +81,12 @@ export class BatchedSinkRunner implements SinkRunner {
     this.#flushSync();
   }
 
-  async close(): Promise<void> {
+  async close(deadline: number): Promise<void> {
     this.#flushSync();
     process.off('exit', this.#onExit);
     process.off('SIGTERM', this.#onSigterm);
     try {
-      await this.#transport.close?.();
+      await this.#transport.close?.({ deadline });
     } catch (error) {
       this.#report(error);
     }

@@ -211,7 +211,7 @@ export class QueuedSinkRunner implements SinkRunner {
       this.#waiters = [];
     }
     try {
-      await this.#transport.close?.();
+      await this.#transport.close?.({ deadline });
     } catch (error) {
       this.#report(error);
     }

@@ -48,9 +48,9 @@ export class SyncSinkRunner implements SinkRunner {
 
   async flush(): Promise<void> {}
 
-  async close(): Promise<void> {
+  async close(deadline: number): Promise<void> {
     try {
-      await this.#transport.close?.();
+      await this.#transport.close?.({ deadline });
     } catch (error) {
       this.#report(error);
     }
