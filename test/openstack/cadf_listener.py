@@ -12,14 +12,24 @@ and "READY" once its queue is declared and bound. Logs (oslo's own, e.g.
 or when stdin closes.
 
 Usage: cadf_listener.py --url rabbit://guest:guest@127.0.0.1:5672/ \
-           [--exchange openstack] [--topic notifications] [--pool NAME]
+           [--exchange openstack] [--topic notifications] [--pool NAME] \
+           [--durable]
+
+--durable sets oslo's own `[oslo_messaging_rabbit] amqp_durable_queues`, as
+an OpenStack deployment with durable queues does: the exchange and the queue
+are declared durable and survive a broker restart.
+
+CADF_LISTENER_LOG=DEBUG in the environment shows oslo's own debug log (each
+message received, polled and dispatched) on stderr.
 """
 
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
+import tempfile
 import threading
 import warnings
 
@@ -162,6 +172,8 @@ def emit(line):
 class Endpoint(object):
     def _record(self, priority, ctxt, publisher_id, event_type, payload,
                 metadata):
+        logging.getLogger('cadf-listener').debug(
+            'dispatched %s', metadata.get('message_id'))
         emit({'priority': priority, 'publisher_id': publisher_id,
               'event_type': event_type, 'payload': payload,
               'metadata': metadata, 'cadf': judge(payload)})
@@ -183,12 +195,21 @@ def main():
     parser.add_argument('--exchange', default='openstack')
     parser.add_argument('--topic', default='notifications')
     parser.add_argument('--pool', default=None)
+    parser.add_argument('--durable', action='store_true')
     args = parser.parse_args()
 
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
+    logging.basicConfig(stream=sys.stderr,
+                        level=os.environ.get('CADF_LISTENER_LOG', 'WARNING'),
                         format='%(levelname)s %(name)s: %(message)s')
     conf = cfg.ConfigOpts()
-    conf([], project='cadf-listener')
+    # Set the way operators set it: in a config file oslo.config reads.
+    with tempfile.NamedTemporaryFile('w', suffix='.conf', delete=False) as f:
+        f.write('[oslo_messaging_rabbit]\namqp_durable_queues = %s\n'
+                % ('true' if args.durable else 'false'))
+    try:
+        conf(['--config-file', f.name], project='cadf-listener')
+    finally:
+        os.unlink(f.name)
     transport = oslo_messaging.get_notification_transport(conf, url=args.url)
     targets = [oslo_messaging.Target(topic=args.topic,
                                      exchange=args.exchange)]

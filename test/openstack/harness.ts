@@ -186,11 +186,14 @@ export async function startListener(options: {
   exchange?: string;
   topic?: string;
   pool?: string;
+  /** oslo's `amqp_durable_queues`: a durable exchange and queue, which survive a broker restart. */
+  durable?: boolean;
 }): Promise<Listener> {
   const args = ['--url', options.url];
   if (options.exchange) args.push('--exchange', options.exchange);
   if (options.topic) args.push('--topic', options.topic);
   if (options.pool) args.push('--pool', options.pool);
+  if (options.durable) args.push('--durable');
   const listener = PythonProcess.start<ReceivedNotification | 'READY'>(
     'cadf_listener.py',
     args,
@@ -254,4 +257,44 @@ export async function acquireBrokerLock(
       await new Promise(r => setTimeout(r, 250));
     }
   }
+}
+
+/** pycadf's verdict on one line of a CADF log file (cadf_file_judge.py). */
+export interface CadfLineVerdict {
+  valid: boolean;
+  errors: string[];
+  warnings: string[];
+  event: CadfEvent | null;
+}
+
+/** Loads each line (a CADF event as JSON) through pycadf, as the listener loads a payload. */
+export async function judgeCadfLines(
+  lines: readonly string[],
+): Promise<CadfLineVerdict[]> {
+  const child = spawn(
+    PYTHON,
+    [path.join(OPENSTACK_DIR, 'cadf_file_judge.py')],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on('data', d => out.push(d));
+  child.stderr!.on('data', d => err.push(d));
+  const exited = new Promise<number | null>(resolve =>
+    child.on('close', code => resolve(code)),
+  );
+  child.stdin!.end(lines.map(l => `${l}\n`).join(''));
+  const code = await exited;
+  if (code !== 0) {
+    throw new Error(
+      `cadf_file_judge.py exited ${code}: ${Buffer.concat(err).toString()}`,
+    );
+  }
+  return Buffer.concat(out)
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map(l => JSON.parse(l) as CadfLineVerdict);
 }

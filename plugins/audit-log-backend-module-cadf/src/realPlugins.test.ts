@@ -330,7 +330,7 @@ describe('every event of the real plugins, as CADF on RabbitMQ', () => {
     );
 
     expect(got.map(n => n.metadata.message_id)).toEqual(
-      entries.map(osloMessageId),
+      entries.map(e => osloMessageId(e, 'openstack')),
     );
     const invalid = got.filter(n => !n.cadf.valid);
     expect(invalid.map(n => n.cadf.errors)).toEqual([]);

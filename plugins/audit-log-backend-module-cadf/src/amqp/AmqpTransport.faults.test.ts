@@ -122,7 +122,7 @@ async function expectAllInOrder(
   publisherId: string,
   entries: AuditSinkEntry[],
 ) {
-  const sent = entries.map(osloMessageId);
+  const sent = entries.map(e => osloMessageId(e, 'openstack'));
   await listener.waitFor(
     () =>
       new Set(received(publisherId).map(n => n.metadata.message_id)).size >=

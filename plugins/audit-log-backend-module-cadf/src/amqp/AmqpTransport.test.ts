@@ -159,7 +159,7 @@ describe('AmqpTransport on RabbitMQ, read by an unmodified oslo.messaging listen
       expect(n.event_type).toBe(osloEventType(record));
       expect(n.priority).toBe('INFO');
       expect(n.metadata).toEqual({
-        message_id: osloMessageId(entries[i]),
+        message_id: osloMessageId(entries[i], 'openstack'),
         timestamp: osloTime(record.timestamp),
       });
       expect(n.payload).toEqual(JSON.parse(entries[i].line));
@@ -258,7 +258,7 @@ describe('AmqpTransport on RabbitMQ, read by an unmodified oslo.messaging listen
       url: '/api/catalog/entities',
       status: 200,
     }).map(entryOf);
-    const ids = [...batch, sentinel].map(osloMessageId);
+    const ids = [...batch, sentinel].map(e => osloMessageId(e, 'openstack'));
     const ours = () =>
       tapped
         .map(m => JSON.parse(JSON.parse(m.body)['oslo.message']).message_id)

@@ -140,6 +140,7 @@ export class AmqpTransport implements AuditSinkTransport {
     let body: Buffer;
     try {
       body = osloNotificationBody(entry, {
+        sink: this.#options.name,
         publisherId: config.publisherId,
         priority: config.priority,
       }).body;

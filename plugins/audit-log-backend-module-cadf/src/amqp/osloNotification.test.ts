@@ -21,6 +21,7 @@ const entry = { record: init, line: format.render(init) };
 describe('osloNotificationBody', () => {
   it("is the messagingv2 2.0 envelope around oslo's message, with the line as payload", () => {
     const { body, messageId } = osloNotificationBody(entry, {
+      sink: 'openstack',
       publisherId: 'portal.host1',
       priority: 'info',
     });
@@ -44,18 +45,24 @@ describe('osloNotificationBody', () => {
   });
 
   it('gives a redelivered entry the same message id, and records that differ different ones', () => {
-    expect(osloMessageId({ ...entry })).toBe(osloMessageId(entry));
+    const id = (e: typeof entry) => osloMessageId(e, 'openstack');
+    expect(id({ ...entry })).toBe(id(entry));
     const later = { ...init, timestamp: '2026-11-24T03:16:52.056Z' };
-    expect(
-      osloMessageId({ record: later, line: format.render(later) }),
-    ).not.toBe(osloMessageId(entry));
-    expect(osloMessageId({ record: done, line: format.render(done) })).not.toBe(
-      osloMessageId(entry),
+    expect(id({ record: later, line: format.render(later) })).not.toBe(
+      id(entry),
+    );
+    expect(id({ record: done, line: format.render(done) })).not.toBe(id(entry));
+  });
+
+  it('gives the same record different ids in two sinks (an oslo listener would drop one as a copy of the other)', () => {
+    expect(osloMessageId(entry, 'openstack')).not.toBe(
+      osloMessageId(entry, 'openstack-audit'),
     );
   });
 
   it('escapes publisher ids that need it', () => {
     const { body } = osloNotificationBody(entry, {
+      sink: 'openstack',
       publisherId: 'a"b\\c\n',
       priority: 'warn',
     });

@@ -26,20 +26,26 @@ export function osloEventType(record: AuditRecord): string {
 }
 
 /**
- * The notification's `message_id`: a UUID derived from the rendered line,
- * so a batch delivered twice carries the same ids and consumers can drop the
- * copies. Not from the auditId alone: a caller may reuse an `Audit-ID`, and
- * records that differ must never share a message id.
+ * The notification's `message_id`: a UUID derived from the sink's name and
+ * the rendered line, so a batch delivered twice carries the same ids and
+ * consumers can drop the copies. Not from the auditId alone: a caller may
+ * reuse an `Audit-ID`, and records that differ must never share a message
+ * id. With the sink's name: two sinks publishing the same record (one per
+ * priority, say, read by one listener) send two messages, not copies of one;
+ * an oslo listener drops a message whose `_unique_id` it just acknowledged,
+ * and leaves it unacknowledged on its connection.
  *
  * @public
  */
-export function osloMessageId(entry: AuditSinkEntry): string {
+export function osloMessageId(entry: AuditSinkEntry, sink: string): string {
   const digest = createHash('sha256').update(entry.line, 'utf8').digest('hex');
-  return nameUuid('message', `${entry.record.stage}\n${digest}`);
+  return nameUuid('message', `${sink}\n${entry.record.stage}\n${digest}`);
 }
 
 /** Options of {@link osloNotificationBody}. @public */
 export interface OsloNotificationOptions {
+  /** The sink's name (`auditLog.sinks.<name>`): part of the message id. */
+  sink: string;
   publisherId: string;
   /** Upper case in the message (`INFO`), as oslo.messaging writes it. */
   priority: string;
@@ -58,7 +64,7 @@ export function osloNotificationBody(
   entry: AuditSinkEntry,
   options: OsloNotificationOptions,
 ): { body: Buffer; messageId: string } {
-  const messageId = osloMessageId(entry);
+  const messageId = osloMessageId(entry, options.sink);
   const message =
     `{"message_id":"${messageId}",` +
     `"publisher_id":${JSON.stringify(options.publisherId)},` +
