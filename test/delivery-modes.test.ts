@@ -18,9 +18,12 @@ import {
   MeterProvider,
   MetricReader,
 } from '@opentelemetry/sdk-metrics';
+import express from 'express';
 import {
+  BackendFeature,
   coreServices,
   createBackendModule,
+  createBackendPlugin,
 } from '@backstage/backend-plugin-api';
 import {
   AuditLogService,
@@ -65,6 +68,23 @@ async function metric(
   }
   return 0;
 }
+
+/** A plugin whose one route answers after a second: in flight when the backend stops. */
+const slowPlugin = createBackendPlugin({
+  pluginId: 'slow',
+  register(env) {
+    env.registerInit({
+      deps: { httpRouter: coreServices.httpRouter },
+      async init({ httpRouter }) {
+        const router = express.Router();
+        router.get('/wait', (_req, res) => {
+          setTimeout(() => res.json({ done: true }), 1000);
+        });
+        httpRouter.use(router);
+      },
+    });
+  },
+});
 
 let auditLog: AuditLogService;
 const probe = createBackendModule({
@@ -195,6 +215,7 @@ describe('delivery modes', () => {
   async function start(
     sink: Record<string, unknown>,
     auditLog: Record<string, unknown> = {},
+    features: BackendFeature[] = [],
   ) {
     ledger.reset();
     backend = await startAuditedBackend({
@@ -203,7 +224,7 @@ describe('delivery modes', () => {
         ...auditLog,
         sinks: { ledger: { type: 'ledger', ...sink } },
       },
-      features: [externalSinkModule, probe],
+      features: [externalSinkModule, probe, ...features],
     });
     await waitForEntity(backend.server, 'component:default/payments-api');
     return backend;
@@ -345,5 +366,31 @@ describe('delivery modes', () => {
     expect(after.queued).toBe(0);
     expect(after.dropped.shutdown).toBe(statsBefore.queued + 1);
     expect(after.delivered).toBe(statsBefore.delivered);
+  });
+
+  it('shutdown: the completion of a request still being answered is delivered, not dropped', async () => {
+    const b = await start(
+      {},
+      { plugins: ['catalog', 'slow'], shutdownTimeoutMs: 5000 },
+      [slowPlugin],
+    );
+    const pending = request(b.server)
+      .get('/api/slow/wait')
+      .set('Authorization', alice())
+      .then(
+        res => res,
+        error => error,
+      );
+    await until(() =>
+      b
+        .records()
+        .some(r => r.eventName === 'HttpRequest' && r.plugin === 'slow'),
+    );
+    await b.stop();
+    backend = undefined;
+    await pending;
+    const slow = ledger.entries.filter(e => e.record.plugin === 'slow');
+    expect(slow.map(e => e.record.stage)).toEqual(['initiation', 'completion']);
+    expect(auditLog.stats().sinks.ledger.dropped).toEqual({});
   });
 });

@@ -38,6 +38,8 @@ export interface HttpAuditExchangeOptions {
   keepRawBody: boolean;
   /** Some sink waits for deliveries (`blocking` or `strict`). */
   waits: boolean;
+  /** Called once, when the completion record has been handed to the pipeline. */
+  onCompleted?: () => void;
 }
 
 /**
@@ -254,12 +256,16 @@ export class HttpAuditExchange implements AuditRequestContext, HookedExchange {
   }
 
   #emitCompletion(completion: Completion): Promise<boolean> | undefined {
-    const event = this.#event('completion', completion);
-    if (this.#o.waits) {
-      return this.#o.auditLog.emitAndWait(event);
+    try {
+      const event = this.#event('completion', completion);
+      if (this.#o.waits) {
+        return this.#o.auditLog.emitAndWait(event);
+      }
+      this.#o.auditLog.emit(event);
+      return undefined;
+    } finally {
+      this.#o.onCompleted?.();
     }
-    this.#o.auditLog.emit(event);
-    return undefined;
   }
 
   #event(stage: AuditStage, c: Completion | undefined): AuditEventInput {

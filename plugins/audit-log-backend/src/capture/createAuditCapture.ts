@@ -78,6 +78,7 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
     ? AuditRouteMatcher.create(options.routes)
     : undefined;
   const waits = options.waiting !== 'none';
+  const completed = () => requests.completed();
   const strict = options.waiting === 'strict';
 
   const capture: RequestHandler = (req, res, next) => {
@@ -134,6 +135,7 @@ export function createAuditCapture(options: AuditCaptureOptions): AuditCapture {
       keepJsonBody: !streamed,
       keepRawBody: route?.readsResponseBody === true && !streamed,
       waits,
+      onCompleted: completed,
     });
     requests.track(req, exchange);
     hookResponse(res, exchange);

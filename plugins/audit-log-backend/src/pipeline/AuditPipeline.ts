@@ -343,9 +343,14 @@ export class AuditPipeline implements AuditLogService {
     await Promise.all(this.#runners.map(r => r.flush(deadline)));
   }
 
-  /** Drains every sink within the bound, then closes them. */
+  /**
+   * Waits for the completion records of requests still being answered (the
+   * server lets them finish while the backend stops), then drains every sink
+   * within the bound and closes it.
+   */
   async close(timeoutMs = this.#config.shutdownTimeoutMs): Promise<void> {
     const deadline = this.#deadline(timeoutMs);
+    await this.#requests.idle(deadline);
     await Promise.all(this.#runners.map(r => r.close(deadline)));
     this.#metrics.close();
   }

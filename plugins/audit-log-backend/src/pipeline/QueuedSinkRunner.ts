@@ -9,6 +9,9 @@ import { NOT_DELIVERED, SinkRunner } from './SinkRunner';
 
 type Waiter = (delivered: boolean) => void;
 
+/** How long close() waits for a last delivery once the deadline has passed. */
+const LAST_DELIVERY_GRACE_MS = 500;
+
 /** Waits for `promise`, but not past `deadline` (epoch ms). */
 async function raceDeadline(
   promise: Promise<unknown>,
@@ -197,9 +200,17 @@ export class QueuedSinkRunner implements SinkRunner {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    if (!this.#running && this.#entries.length > 0) {
+      // The deadline passed before this sink's turn (other shutdown work used
+      // it up): one last delivery, which a fast destination (a local spool)
+      // completes at once.
+      this.#running = this.#drain().finally(() => {
+        this.#running = undefined;
+      });
+    }
     if (this.#running) {
-      // A delivery still in flight at the deadline: give it a moment, no more.
-      await Promise.race([this.#running, new Promise(r => setTimeout(r, 100))]);
+      // A delivery still in flight: give it a moment, no more.
+      await raceDeadline(this.#running, Date.now() + LAST_DELIVERY_GRACE_MS);
     }
     const left = this.#entries.length;
     if (left > 0) {
