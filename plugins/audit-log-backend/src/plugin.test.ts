@@ -282,3 +282,43 @@ describe('audit-log plugin: store and query API on the real backend', () => {
     expect((await items('eventName=AuditLogQuery&limit=1')).length).toBe(1);
   });
 });
+
+describe('audit-log plugin: a query reads what was emitted before it', () => {
+  let backend: AuditedBackend;
+
+  beforeAll(async () => {
+    // A partial batch would wait a minute: only the read's settle stores it sooner.
+    backend = await startAuditedBackend({
+      auditLog: { store: { flushIntervalMs: 60_000 } },
+    });
+    await waitForEntity(backend.server, 'component:default/payments-api');
+  });
+
+  afterAll(async () => {
+    await backend?.stop();
+  });
+
+  it("returns a request's two records to the very next query, and the read's own initiation", async () => {
+    const fetched = await request(backend.server)
+      .get('/api/catalog/entities/by-name/component/default/payments-api')
+      .set('Authorization', alice());
+    const auditId = fetched.headers['audit-id'];
+    const res = await request(backend.server)
+      .get(`/api/audit-log/events?auditId=${auditId}&order=asc`)
+      .set('Authorization', alice());
+    expect(res.status).toBe(200);
+    expect(
+      res.body.items.map((r: Record<string, unknown>) => [r.stage, r.status]),
+    ).toEqual([
+      ['initiation', 'succeeded'],
+      ['completion', 'succeeded'],
+    ]);
+    const query = await request(backend.server)
+      .get('/api/audit-log/events?eventName=AuditLogQuery&order=asc')
+      .set('Authorization', alice());
+    // The first query's two records, and the initiation of this one.
+    expect(
+      query.body.items.map((r: Record<string, unknown>) => r.stage),
+    ).toEqual(['initiation', 'completion', 'initiation']);
+  });
+});

@@ -10,6 +10,9 @@ import { auditLogPermissions } from './permissions';
 import { createRouter } from './service/router';
 import { auditLogCoreServiceRef } from './services/auditLogCoreServiceFactory';
 
+/** How long a query waits for records still queued for the store. */
+const READ_SETTLE_TIMEOUT_MS = 2000;
+
 /**
  * The audit-log plugin: keeps the trail in its own database (knex
  * migrations, SQLite or PostgreSQL), hands that store to the `store` sink,
@@ -62,6 +65,7 @@ export const auditLogPlugin = createBackendPlugin({
             store,
             httpAuth: deps.httpAuth,
             permissions: deps.permissions,
+            settle: () => core.store.settle(READ_SETTLE_TIMEOUT_MS),
           }),
         );
       },

@@ -10,6 +10,7 @@ export class StoreBinding {
   #store?: AuditStore;
   readonly #ready: Promise<AuditStore>;
   #resolve!: (store: AuditStore) => void;
+  #settle: (timeoutMs: number) => Promise<void> = async () => {};
 
   static create(): StoreBinding {
     return new StoreBinding();
@@ -27,6 +28,19 @@ export class StoreBinding {
     }
     this.#store = store;
     this.#resolve(store);
+  }
+
+  /** The pipeline's way to deliver the `store` sinks' queued records now. */
+  settleWith(settle: (timeoutMs: number) => Promise<void>): void {
+    this.#settle = settle;
+  }
+
+  /**
+   * Delivers what the `store` sinks hold queued, for at most `timeoutMs`, so
+   * that a read sees every record emitted before it.
+   */
+  settle(timeoutMs: number): Promise<void> {
+    return this.#settle(timeoutMs);
   }
 
   /** The store, once the plugin has bound it. */

@@ -344,6 +344,21 @@ export class AuditPipeline implements AuditLogService {
   }
 
   /**
+   * Delivers at once what the sinks of one type hold queued now, for at most
+   * `timeoutMs`: the query API settles the store sinks first, so a record
+   * emitted before a query is in its answer.
+   */
+  async settle(sinkType: string, timeoutMs: number): Promise<void> {
+    const names = new Set(
+      this.#config.sinks.filter(s => s.type === sinkType).map(s => s.name),
+    );
+    const deadline = this.#deadline(timeoutMs);
+    await Promise.all(
+      this.#runners.filter(r => names.has(r.name)).map(r => r.settle(deadline)),
+    );
+  }
+
+  /**
    * Waits for the completion records of requests still being answered (the
    * server lets them finish while the backend stops), then drains every sink
    * within the bound and closes it.

@@ -81,6 +81,10 @@ export class BatchedSinkRunner implements SinkRunner {
     this.#flushSync();
   }
 
+  async settle(): Promise<void> {
+    this.#flushSync();
+  }
+
   async close(deadline: number): Promise<void> {
     this.#flushSync();
     process.off('exit', this.#onExit);

@@ -48,6 +48,8 @@ export class QueuedSinkRunner implements SinkRunner {
   readonly #report: (error: unknown) => void;
   readonly #waits: boolean;
   #entries: AuditSinkEntry[] = [];
+  /** How many entries ever left the head of the queue (delivered or dropped). */
+  #left = 0;
   /** Parallel to #entries: who waits for which entry (blocking and strict only). */
   #waiters: Array<Waiter | undefined> = [];
   #timer?: NodeJS.Timeout;
@@ -159,6 +161,7 @@ export class QueuedSinkRunner implements SinkRunner {
         return;
       }
       this.#entries.splice(0, batch.length);
+      this.#left += batch.length;
       const waiters = this.#waiters.splice(0, batch.length);
       // Entries the transport gave up on are counted as dropped, not delivered.
       this.#counters.delivered(
@@ -172,7 +175,16 @@ export class QueuedSinkRunner implements SinkRunner {
   }
 
   async flush(deadline: number): Promise<void> {
-    while (this.#entries.length > 0 && Date.now() < deadline) {
+    await this.#deliverUntil(() => this.#entries.length === 0, deadline);
+  }
+
+  async settle(deadline: number): Promise<void> {
+    const target = this.#left + this.#entries.length;
+    await this.#deliverUntil(() => this.#left >= target, deadline);
+  }
+
+  async #deliverUntil(done: () => boolean, deadline: number): Promise<void> {
+    while (!done() && Date.now() < deadline) {
       if (this.#timer) {
         clearTimeout(this.#timer);
         this.#timer = undefined;
@@ -184,7 +196,7 @@ export class QueuedSinkRunner implements SinkRunner {
       }
       // A delivery that hangs must not hold the caller past its deadline.
       await raceDeadline(this.#running, deadline);
-      if (this.#entries.length > 0 && !this.#running) {
+      if (!done() && !this.#running) {
         await raceDeadline(
           new Promise(r => setTimeout(r, this.#retryDelay || 100)),
           deadline,
@@ -220,6 +232,7 @@ export class QueuedSinkRunner implements SinkRunner {
       }
       this.#entries = [];
       this.#waiters = [];
+      this.#left += left;
     }
     try {
       await this.#transport.close?.({ deadline });

@@ -24,6 +24,12 @@ export interface SinkRunner {
   lost(reason: string): void;
   /** Delivers what is queued, for at most until `deadline` (epoch ms). */
   flush(deadline: number): Promise<void>;
+  /**
+   * Delivers at once what is queued now (not what comes after), for at most
+   * until `deadline`: a reader of the destination then sees every record
+   * emitted before the call.
+   */
+  settle(deadline: number): Promise<void>;
   /** Flushes, stops, and closes the transport; what is left is counted as dropped. */
   close(deadline: number): Promise<void>;
   stats(): AuditSinkStats;

@@ -48,6 +48,8 @@ export class SyncSinkRunner implements SinkRunner {
 
   async flush(): Promise<void> {}
 
+  async settle(): Promise<void> {}
+
   async close(deadline: number): Promise<void> {
     try {
       await this.#transport.close?.({ deadline });

@@ -15,6 +15,11 @@ export interface AuditLogRouterOptions {
   store: AuditStore;
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
+  /**
+   * Called before each read: delivers the records still queued for the store
+   * (bounded), so a query sees the records of requests answered before it.
+   */
+  settle?: () => Promise<void>;
 }
 
 /**
@@ -34,6 +39,7 @@ function itemJson(row: StoredAuditRecord): string {
  */
 export function createRouter(options: AuditLogRouterOptions): express.Router {
   const { store, httpAuth, permissions } = options;
+  const settle = options.settle ?? (async () => {});
   const router = Router();
 
   async function authorize(req: Request): Promise<void> {
@@ -54,6 +60,7 @@ export function createRouter(options: AuditLogRouterOptions): express.Router {
   router.get('/events', async (req, res) => {
     await authorize(req);
     const query = parseEventsQuery(req.query as Record<string, unknown>);
+    await settle();
     const page = await store.query(query);
     const next = page.next ? `"${encodeCursor(page.next)}"` : 'null';
     res
@@ -65,6 +72,7 @@ export function createRouter(options: AuditLogRouterOptions): express.Router {
 
   router.get('/events/:id', async (req, res) => {
     await authorize(req);
+    await settle();
     const row = await store.get(req.params.id);
     if (!row) {
       throw new NotFoundError(`No audit record with id '${req.params.id}'`);

@@ -38,6 +38,7 @@ export const auditLogServiceFactory = createServiceFactory({
       actors: core.actors,
       logger: auditLogger,
     });
+    core.store.settleWith(timeoutMs => pipeline.settle('store', timeoutMs));
     // Starting and stopping the audit trail are themselves audited (PCI DSS 10.2.1.6).
     const lifecycleEvent = (eventName: string) =>
       pipeline.emit({
