@@ -25,11 +25,11 @@ import { createS3Client } from '../plugins/audit-log-backend-module-s3/src/s3Cli
 import {
   readArchive,
   waitForArchive,
-} from '../plugins/audit-log-backend-module-s3/src/testing/archive';
+} from '../plugins/audit-log-backend-module-s3/src/__testUtils__/archive';
 import {
   startSwiftSaio,
   SwiftSaio,
-} from '../plugins/audit-log-backend-module-s3/src/testing/swiftSaio';
+} from '../plugins/audit-log-backend-module-s3/src/__testUtils__/swiftSaio';
 import {
   ExampleBackend,
   ROOT,

@@ -9,20 +9,25 @@ import { cadfAuditLogModule } from './module';
 
 export default cadfAuditLogModule;
 export { cadfFormatServiceFactory, amqpSinkTypeServiceFactory } from './module';
-export * from './cadf/CadfFormat';
-export * from './cadf/types';
-export {
-  CADF_EVENT_TYPE_URI,
-  isCadfAction,
-  isCadfResourceType,
-} from './cadf/taxonomy';
+export { CadfFormat, CADF_FORMAT_ID } from './cadf/CadfFormat';
+export type { CadfFormatOptions, CadfService } from './cadf/CadfFormat';
+export type {
+  CadfAttachment,
+  CadfEndpoint,
+  CadfEvent,
+  CadfResource,
+} from './cadf/types';
 export type { CadfOutcome } from './cadf/taxonomy';
-export * from './auditMap/defaultCadfAuditMap';
-export * from './auditMap/CadfAuditMap';
-export * from './auditMap/OpenStackAuditMap';
+export { defaultCadfAuditMap } from './auditMap/defaultCadfAuditMap';
+export type { CadfEventMapping } from './auditMap/defaultCadfAuditMap';
+export { CadfAuditMap } from './auditMap/CadfAuditMap';
+export type {
+  CadfAuditMapOptions,
+  ResolvedCadfMapping,
+} from './auditMap/CadfAuditMap';
+export { OpenStackAuditMap } from './auditMap/OpenStackAuditMap';
 export { AmqpTransport } from './amqp/AmqpTransport';
 export type { AmqpTransportOptions } from './amqp/AmqpTransport';
 export { amqpSinkType } from './amqp/amqpSinkType';
-export { osloEventType } from './amqp/osloNotification';
-export { readAmqpSinkConfig, OSLO_PRIORITIES } from './config';
+export { OSLO_PRIORITIES } from './config';
 export type { AmqpSinkConfig, OsloPriority } from './config';

@@ -1,6 +1,7 @@
 import * as amqp from 'amqplib';
 import { ConfigReader } from '@backstage/config';
 import type { AuditRecord } from '@backstage-audit/plugin-audit-log-node';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- tests share the repository's test harness (test/), which is no package
 import {
   acquireBrokerLock,
   amqpUrl,
@@ -19,8 +20,8 @@ import {
 import { AmqpTransport } from './amqp/AmqpTransport';
 import { CadfFormat } from './cadf/CadfFormat';
 import { readAmqpSinkConfig } from './config';
-import { capturingLogger } from './testing/logger';
-import { httpPair } from './testing/records';
+import { capturingLogger } from './__testUtils__/logger';
+import { httpPair } from './__testUtils__/records';
 
 /**
  * Side by side with the real thing: keystonemiddleware's audit middleware
@@ -334,6 +335,7 @@ describe('side by side with keystonemiddleware', () => {
       expect(ours[0].payload.id).toBe(ours[1].payload.id);
       // The response's reason and reporter chain (their crash has no response, hence no reason).
       if (theirs[1].payload.reason) {
+        // eslint-disable-next-line jest/no-conditional-expect -- compared only where keystonemiddleware wrote one
         expect(ours[1].payload.reason).toEqual(theirs[1].payload.reason);
       }
       expect(

@@ -8,10 +8,11 @@ import {
   AuditSinkType,
 } from '@backstage-audit/plugin-audit-log-node';
 import type { JsonObject } from '@backstage/types';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- tests share the repository's test harness (test/), which is no package
 import { OPENSTACK_DIR } from '../../../test/openstack/harness';
 import cadfModule from './index';
-import { httpPair } from './testing/records';
-import { capturingLogger } from './testing/logger';
+import { httpPair } from './__testUtils__/records';
+import { capturingLogger } from './__testUtils__/logger';
 import { ConfigReader } from '@backstage/config';
 
 /** Stands in for the pipeline: takes every format and sink type, as it will. */

@@ -11,9 +11,13 @@ import path from 'node:path';
 import { readS3ArchiveConfig } from './config';
 import { S3ArchiveTransport } from './S3ArchiveTransport';
 import { createS3Client } from './s3Client';
-import { auditEntry, readArchive, waitForArchive } from './testing/archive';
-import { captureLogger } from './testing/captureLogger';
-import { startSwiftSaio, SwiftSaio } from './testing/swiftSaio';
+import {
+  auditEntry,
+  readArchive,
+  waitForArchive,
+} from './__testUtils__/archive';
+import { captureLogger } from './__testUtils__/captureLogger';
+import { startSwiftSaio, SwiftSaio } from './__testUtils__/swiftSaio';
 
 let swift: SwiftSaio;
 let admin: S3Client;

@@ -42,7 +42,7 @@ export interface S3ArchiveTransportOptions {
  * in the spool directory and resolves once they are fsync'ed there; a batch
  * is sealed (gzip, final key) at `batchMaxRecords`, at `batchMaxBytes`, or
  * when its earliest record is `maxDelaySeconds` old, and uploaded in order
- * by an {@link Uploader}. See the package README for the guarantees.
+ * by an `Uploader`. See the package README for the guarantees.
  *
  * @public
  */

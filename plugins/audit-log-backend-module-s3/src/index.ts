@@ -7,7 +7,6 @@
  */
 export { auditLogModuleS3 as default } from './module';
 export { s3SinkType, s3SinkTypeServiceFactory } from './module';
-export { readS3ArchiveConfig } from './config';
 export type { S3ArchiveConfig } from './config';
 export { S3ArchiveTransport } from './S3ArchiveTransport';
 export type { S3ArchiveTransportOptions } from './S3ArchiveTransport';

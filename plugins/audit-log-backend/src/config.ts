@@ -283,6 +283,7 @@ export function readAuditLogConfig(root: Config): AuditLogConfig {
   const keyPattern = c?.getOptionalString('redaction.keyPattern');
   if (keyPattern !== undefined) {
     try {
+      // eslint-disable-next-line no-new -- compiled only to validate the pattern here; the redactor compiles its own
       new RegExp(keyPattern, 'i');
     } catch (e) {
       throw new Error(

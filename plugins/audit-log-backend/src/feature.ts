@@ -1,4 +1,7 @@
-import { createBackendFeatureLoader } from '@backstage/backend-plugin-api';
+import {
+  BackendFeature,
+  createBackendFeatureLoader,
+} from '@backstage/backend-plugin-api';
 import { auditLogPlugin } from './plugin';
 import { auditAuditorServiceFactory } from './services/auditAuditorServiceFactory';
 import { auditHttpRouterServiceFactory } from './services/auditHttpRouterServiceFactory';
@@ -19,7 +22,7 @@ import {
  *
  * @public
  */
-export const auditLogFeatures = [
+export const auditLogFeatures: ReadonlyArray<BackendFeature> = [
   auditLogCoreServiceFactory,
   auditLogServiceFactory,
   auditHttpRouterServiceFactory,
@@ -31,7 +34,7 @@ export const auditLogFeatures = [
   storeSinkTypeServiceFactory,
   auditLogRouteTableServiceFactory,
   auditLogPlugin,
-] as const;
+];
 
 /**
  * Everything `backend.add(import('@backstage-audit/plugin-audit-log-backend'))`

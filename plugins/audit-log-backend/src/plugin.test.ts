@@ -6,6 +6,7 @@ import {
   DatabaseService,
   SchedulerService,
 } from '@backstage/backend-plugin-api';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- tests share the repository's test harness (test/), which is no package
 import {
   alice,
   AuditedBackend,

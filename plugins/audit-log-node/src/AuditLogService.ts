@@ -78,7 +78,7 @@ export interface AuditLogStats {
 }
 
 /**
- * The audit log of a backend: capture -> build and redact -> format -> sinks.
+ * The audit log of a backend: capture → build and redact → format → sinks.
  * Any backend code can emit records through it; nothing here throws into the
  * caller.
  *

@@ -1,6 +1,7 @@
 import { AuditRecordBuilder } from './AuditRecordBuilder';
 import { REDACTED } from './record';
 import { Redactor } from './redaction/Redactor';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- tests share the repository's test harness (test/), which is no package
 import { assertValidRecords } from '../../../test/support/recordSchema';
 
 const builder = AuditRecordBuilder.create({ redactor: Redactor.create() });

@@ -151,8 +151,8 @@ export interface AuditSinkType {
 
 /**
  * Output formats, one service factory per format. Multiton: add as many as
- * you like with `backend.add(createServiceFactory({ service:
- * auditLogFormatsServiceRef, ... }))`.
+ * you like, each with
+ * `backend.add(createServiceFactory({ service: auditLogFormatsServiceRef, ... }))`.
  *
  * @public
  */

@@ -8,15 +8,12 @@
  */
 export * from './record';
 export * from './schema';
-export * from './redaction/Redactor';
-export {
-  isCredentialKey,
-  CREDENTIAL_KEY_RULES,
-} from './redaction/credentialKeys';
-export {
-  redactCredentialValues,
-  CREDENTIAL_VALUE_SHAPES,
-} from './redaction/credentialValues';
+export { Redactor } from './redaction/Redactor';
+export type {
+  RedactorOptions,
+  RedactOptions,
+  TruncationMarker,
+} from './redaction/Redactor';
 export * from './routes/types';
 export * from './routes/AuditRouteMatcher';
 export * from './AuditLogService';

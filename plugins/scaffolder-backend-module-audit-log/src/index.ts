@@ -11,9 +11,3 @@ export {
 } from './module';
 export { scaffolderAuditRoutes } from './scaffolderAuditRoutes';
 export { ScaffolderLifecycleEvents } from './lifecycle/eventNames';
-export {
-  readScaffolderLifecycleConfig,
-  DEFAULT_PARAMETER_MAX_LENGTH,
-} from './lifecycle/config';
-export type { ScaffolderLifecycleConfig } from './lifecycle/config';
-export { ScaffolderInternalsError } from './lifecycle/internals';

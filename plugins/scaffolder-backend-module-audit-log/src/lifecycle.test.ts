@@ -11,6 +11,7 @@ import {
   ServiceFactory,
 } from '@backstage/backend-plugin-api';
 import type { AuditRecord } from '@backstage-audit/plugin-audit-log-node';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- tests share the repository's test harness (test/), which is no package
 import {
   alice,
   AuditedBackend,
@@ -66,6 +67,8 @@ describe('scaffolder task lifecycle on the real scaffolder', () => {
     await waitForEntity(backend.server, WAIT);
   });
 
+  // Checked after stop, so that shutdown output is covered too.
+  /* eslint-disable jest/no-standalone-expect */
   afterAll(async () => {
     await backend?.stop();
     const text = backend.output.text();
@@ -79,6 +82,7 @@ describe('scaffolder task lifecycle on the real scaffolder', () => {
       }
     }
   });
+  /* eslint-enable jest/no-standalone-expect */
 
   const lifecycleRecords = (pred: (r: AuditRecord) => boolean) =>
     backend.output.records().filter(r => LIFECYCLE.has(r.eventName) && pred(r));
@@ -561,6 +565,7 @@ describe('stale task cancellation', () => {
 
   afterAll(async () => {
     await backend?.stop();
+    // eslint-disable-next-line jest/no-standalone-expect -- checked after stop, so that shutdown output is covered too
     expect(backend.output.text()).not.toContain(CANARY);
   });
 

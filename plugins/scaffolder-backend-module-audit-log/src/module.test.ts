@@ -3,6 +3,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { parse } from 'yaml';
 import type { AuditRecord } from '@backstage-audit/plugin-audit-log-node';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- tests share the repository's test harness (test/), which is no package
 import {
   alice,
   AuditedBackend,
@@ -41,6 +42,7 @@ describe('scaffolder audit on the real scaffolder backend', () => {
   afterAll(async () => {
     await backend?.stop();
     // Secrets went into task creation, retry, dry run and autocomplete: none may surface.
+    // eslint-disable-next-line jest/no-standalone-expect -- checked after stop, so that shutdown output is covered too
     expect(backend.output.text()).not.toContain(CANARY);
   });
 
@@ -257,6 +259,7 @@ describe('scaffolder audit on the real scaffolder backend', () => {
         status: call.status < 400 ? 'succeeded' : 'failed',
       });
       if (call.status >= 400) {
+        // eslint-disable-next-line jest/no-conditional-expect -- only a failed call must carry errors
         expect(done.errors?.length).toBeGreaterThan(0);
       }
       call.check(init, done);

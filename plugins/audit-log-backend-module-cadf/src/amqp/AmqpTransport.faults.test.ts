@@ -4,6 +4,7 @@ import type {
   AuditRecord,
   AuditSinkEntry,
 } from '@backstage-audit/plugin-audit-log-node';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- tests share the repository's test harness (test/), which is no package
 import {
   acquireBrokerLock,
   amqpUrl,
@@ -20,8 +21,8 @@ import {
 } from '../../../../test/openstack/harness';
 import { CadfFormat } from '../cadf/CadfFormat';
 import { readAmqpSinkConfig } from '../config';
-import { capturingLogger } from '../testing/logger';
-import { httpPair } from '../testing/records';
+import { capturingLogger } from '../__testUtils__/logger';
+import { httpPair } from '../__testUtils__/records';
 import { AmqpTransport } from './AmqpTransport';
 import { osloMessageId } from './osloNotification';
 

@@ -5,6 +5,7 @@ import type {
   AuditRecord,
   AuditSinkEntry,
 } from '@backstage-audit/plugin-audit-log-node';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- tests share the repository's test harness (test/), which is no package
 import {
   acquireBrokerLock,
   amqpUrl,
@@ -22,9 +23,9 @@ import {
 import { CadfFormat } from '../cadf/CadfFormat';
 import { osloTime } from '../cadf/time';
 import { readAmqpSinkConfig } from '../config';
-import { everyEventRecords } from '../testing/everyEvent';
-import { capturingLogger } from '../testing/logger';
-import { httpPair } from '../testing/records';
+import { everyEventRecords } from '../__testUtils__/everyEvent';
+import { capturingLogger } from '../__testUtils__/logger';
+import { httpPair } from '../__testUtils__/records';
 import { AmqpTransport } from './AmqpTransport';
 import { osloEventType, osloMessageId } from './osloNotification';
 
@@ -174,17 +175,16 @@ describe('AmqpTransport on RabbitMQ, read by an unmodified oslo.messaging listen
       const tag = n.payload.tags[0];
       byCorrelation.set(tag, [...(byCorrelation.get(tag) ?? []), n]);
     }
-    for (const [, pair] of byCorrelation) {
-      if (pair.length === 2) {
-        expect(pair[0].payload.id).toBe(pair[1].payload.id);
-        expect(pair[0].payload.outcome).toBe('pending');
-        expect(pair[1].payload.outcome).not.toBe('pending');
-        expect([pair[0].event_type, pair[1].event_type]).toEqual(
-          pair[0].payload.requestPath
-            ? ['audit.http.request', 'audit.http.response']
-            : ['audit.scaffolder.start', 'audit.scaffolder.end'],
-        );
-      }
+    const pairs = [...byCorrelation.values()].filter(p => p.length === 2);
+    for (const pair of pairs) {
+      expect(pair[0].payload.id).toBe(pair[1].payload.id);
+      expect(pair[0].payload.outcome).toBe('pending');
+      expect(pair[1].payload.outcome).not.toBe('pending');
+      expect([pair[0].event_type, pair[1].event_type]).toEqual(
+        pair[0].payload.requestPath
+          ? ['audit.http.request', 'audit.http.response']
+          : ['audit.scaffolder.start', 'audit.scaffolder.end'],
+      );
     }
     const outcomes = got.map(n => n.payload.outcome);
     expect(new Set(outcomes)).toEqual(

@@ -1,4 +1,4 @@
-import { backgroundRecord, httpPair } from '../testing/records';
+import { backgroundRecord, httpPair } from '../__testUtils__/records';
 import { CadfFormat } from '../cadf/CadfFormat';
 import {
   osloEventType,

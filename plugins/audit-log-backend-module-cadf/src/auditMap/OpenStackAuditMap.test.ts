@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- tests share the repository's test harness (test/), which is no package
 import { OPENSTACK_DIR, PYTHON } from '../../../../test/openstack/harness';
 import { OpenStackAuditMap } from './OpenStackAuditMap';
 

@@ -1,7 +1,7 @@
 import type { AuditRecord } from '@backstage-audit/plugin-audit-log-node';
 import { CadfAuditMap } from '../auditMap/CadfAuditMap';
 import { defaultCadfAuditMap } from '../auditMap/defaultCadfAuditMap';
-import { backgroundRecord, httpPair } from '../testing/records';
+import { backgroundRecord, httpPair } from '../__testUtils__/records';
 import { CadfFormat } from './CadfFormat';
 import { CadfEvent } from './types';
 

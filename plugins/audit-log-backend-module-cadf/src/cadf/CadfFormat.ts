@@ -33,6 +33,21 @@ export const CADF_FORMAT_ID = 'cadf';
 const ACCOUNT_USER = 'service/security/account/user';
 const UNKNOWN = 'unknown';
 
+/** A Map that forgets its oldest entries past `max`. */
+class BoundedCache<K, V> {
+  readonly #map = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(key: K): V | undefined {
+    return this.#map.get(key);
+  }
+  set(key: K, value: V): void {
+    if (this.#map.size >= this.max) {
+      this.#map.delete(this.#map.keys().next().value as K);
+    }
+    this.#map.set(key, value);
+  }
+}
+
 /**
  * Renders audit records as the CADF events keystonemiddleware's audit
  * middleware sends: one event per record, the initiation as the request
@@ -149,21 +164,6 @@ export class CadfFormat implements AuditFormat {
       this.#targets.set(key, target);
     }
     return target;
-  }
-}
-
-/** A Map that forgets its oldest entries past `max`. */
-class BoundedCache<K, V> {
-  readonly #map = new Map<K, V>();
-  constructor(private readonly max: number) {}
-  get(key: K): V | undefined {
-    return this.#map.get(key);
-  }
-  set(key: K, value: V): void {
-    if (this.#map.size >= this.max) {
-      this.#map.delete(this.#map.keys().next().value as K);
-    }
-    this.#map.set(key, value);
   }
 }
 

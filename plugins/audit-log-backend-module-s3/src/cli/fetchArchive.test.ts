@@ -12,9 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { readS3ArchiveConfig } from '../config';
 import { S3ArchiveTransport } from '../S3ArchiveTransport';
-import { auditEntry } from '../testing/archive';
-import { captureLogger } from '../testing/captureLogger';
-import { startSwiftSaio, SwiftSaio } from '../testing/swiftSaio';
+import { auditEntry } from '../__testUtils__/archive';
+import { captureLogger } from '../__testUtils__/captureLogger';
+import { startSwiftSaio, SwiftSaio } from '../__testUtils__/swiftSaio';
 
 const BIN = path.resolve(__dirname, '../../bin/backstage-audit-archive');
 let swift: SwiftSaio;

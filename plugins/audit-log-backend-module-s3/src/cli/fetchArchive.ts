@@ -75,10 +75,16 @@ function recordTime(
   return undefined;
 }
 
+/** Code-unit order of two strings (not localeCompare: names sort as `ls` does). */
+function compareStrings(a: string, b: string): number {
+  if (a < b) return -1;
+  return a > b ? 1 : 0;
+}
+
 const byTime = (a: Item, b: Item) =>
   a.timeMs - b.timeMs ||
   a.project - b.project ||
-  (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) ||
+  compareStrings(a.key, b.key) ||
   a.index - b.index;
 
 /**
@@ -130,14 +136,14 @@ export async function fetchArchive(
         );
         for (const { key, text } of bodies) {
           objects += 1;
-          text.split('\n').forEach((line, index) => {
-            if (line === '') return;
+          for (const [index, line] of text.split('\n').entries()) {
+            if (line === '') continue;
             const timeMs = recordTime(line, options.timeFields);
             if (timeMs === undefined) {
               untimed += 1;
-              return;
+              continue;
             }
-            if (timeMs < fromMs || timeMs >= toMs) return;
+            if (timeMs < fromMs || timeMs >= toMs) continue;
             const h = hourStart(timeMs);
             if (h <= emittedThrough) {
               // Cannot happen for objects this package wrote (a partition is
@@ -149,7 +155,7 @@ export async function fetchArchive(
             const list = buckets.get(h) ?? [];
             list.push({ timeMs, project, key, index, line });
             buckets.set(h, list);
-          });
+          }
         }
       }
     }

@@ -147,8 +147,8 @@ export class Spool {
     });
     try {
       const names = await fs.readdir(dir);
-      for (const n of names.filter(n => n.endsWith('.tmp'))) {
-        await fs.rm(path.join(dir, n), { force: true }); // never renamed: not part of the spool
+      for (const name of names.filter(n => n.endsWith('.tmp'))) {
+        await fs.rm(path.join(dir, name), { force: true }); // never renamed: not part of the spool
       }
 
       const instance =

@@ -43,7 +43,11 @@ export interface AuditCapture {
   errorCapture: ErrorRequestHandler;
 }
 
-/** Response header echoing the audit id (Kubernetes' Audit-ID convention). */
+/**
+ * Response header echoing the audit id (Kubernetes' Audit-ID convention).
+ *
+ * @public
+ */
 export const AUDIT_ID_HEADER = 'Audit-ID';
 const VALID_AUDIT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -234,8 +234,8 @@ export class KnexAuditStore implements AuditStore {
     const cmp = q.order === 'asc' ? '>' : '<';
     if (q.after) {
       const { tsMs, id } = q.after;
-      builder.where(w =>
-        w
+      builder.where(clause =>
+        clause
           .where('ts_ms', cmp, tsMs)
           .orWhere(w2 => w2.where('ts_ms', tsMs).andWhere('id', cmp, id)),
       );

@@ -74,21 +74,21 @@ describe.each(databases.eachSupportedId())(
       const byAuditId = new Map(
         rows.map(r => [r.audit_id, JSON.parse(r.record)]),
       );
-      for (const r of [...records, later]) {
-        if (r === records[7]) {
-          expect(byAuditId.has(r.auditId)).toBe(false);
-        } else if (r === records[3]) {
-          expect(byAuditId.get(r.auditId)).toMatchObject({
-            auditId: r.auditId,
-            eventName: 'CatalogEntityFetch',
-            errors: [{ name: 'AuditStoreRejected' }],
-          });
-          expect(JSON.stringify(byAuditId.get(r.auditId))).not.toContain(
-            'poison',
-          );
-        } else {
-          expect(byAuditId.get(r.auditId)).toEqual(r);
-        }
+      const [poisoned, rejected] = [records[3], records[7]];
+      expect(byAuditId.has(rejected.auditId)).toBe(false);
+      expect(byAuditId.get(poisoned.auditId)).toMatchObject({
+        auditId: poisoned.auditId,
+        eventName: 'CatalogEntityFetch',
+        errors: [{ name: 'AuditStoreRejected' }],
+      });
+      expect(JSON.stringify(byAuditId.get(poisoned.auditId))).not.toContain(
+        'poison',
+      );
+      const intact = [...records, later].filter(
+        r => r !== poisoned && r !== rejected,
+      );
+      for (const r of intact) {
+        expect(byAuditId.get(r.auditId)).toEqual(r);
       }
       expect(sink.stats()).toMatchObject({
         delivered: 9,

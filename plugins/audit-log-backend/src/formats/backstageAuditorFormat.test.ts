@@ -519,10 +519,9 @@ describe('backstage-auditor format', () => {
         name,
         expect.stringMatching(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/),
       ]);
-      for (const s of [row.severityLevel, row.dryRunSeverityLevel]) {
-        if (s !== undefined) {
-          expect(severities).toContain(s);
-        }
+      const levels = [row.severityLevel, row.dryRunSeverityLevel];
+      for (const s of levels.filter(l => l !== undefined)) {
+        expect(severities).toContain(s);
       }
       expect(row.queryType && row.actionType).toBeFalsy();
     }

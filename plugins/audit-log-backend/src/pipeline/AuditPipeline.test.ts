@@ -17,6 +17,7 @@ import { AuditRequestRegistry } from '../capture/AuditRequestRegistry';
 import { rhdhFormat, serializeAuditRecord } from '../formats/rhdhFormat';
 import { StdoutTransport } from '../sinks/StdoutTransport';
 import { AuditPipeline } from './AuditPipeline';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- tests share the repository's test harness (test/), which is no package
 import { assertValidRecords } from '../../../../test/support/recordSchema';
 
 const UUID_RE =

@@ -116,11 +116,12 @@ export class AuditPipeline implements AuditLogService {
       }
       types.set(type.type, type);
     }
-    let pipeline: AuditPipeline | undefined;
+    // The reporter's totals read the pipeline once it has been built.
+    const built: { pipeline?: AuditPipeline } = {};
     const reporter = FailureReporter.create({
       logger,
       intervalMs: options.failureReportIntervalMs,
-      totals: () => pipeline?.stats(),
+      totals: () => built.pipeline?.stats(),
     });
     const report = (where: string) => (error: unknown) =>
       reporter.report(where, error);
@@ -178,14 +179,14 @@ export class AuditPipeline implements AuditLogService {
       }
       group.sinks.push({ runner, maxLevel: LEVELS[sink.level] ?? LEVELS.info });
     }
-    pipeline = new AuditPipeline(
+    built.pipeline = new AuditPipeline(
       options,
       [...groups.values()],
       runners,
       metrics,
       reporter,
     );
-    return pipeline;
+    return built.pipeline;
   }
 
   private constructor(
@@ -213,11 +214,13 @@ export class AuditPipeline implements AuditLogService {
     const events = options.config.events;
     this.#include = events.include.length ? new Set(events.include) : undefined;
     this.#exclude = new Set(events.exclude);
-    this.waits = runners.some(r => r.mode === 'strict')
-      ? 'strict'
-      : runners.some(r => r.mode === 'blocking')
-        ? 'blocking'
-        : 'none';
+    if (runners.some(r => r.mode === 'strict')) {
+      this.waits = 'strict';
+    } else if (runners.some(r => r.mode === 'blocking')) {
+      this.waits = 'blocking';
+    } else {
+      this.waits = 'none';
+    }
   }
 
   isEventEnabled(eventName: string): boolean {

@@ -7,7 +7,7 @@ import path from 'node:path';
  * whichever way it ends (exit, SIGTERM with no other handler, an uncaught
  * exception). Only a death without exit (SIGKILL) may lose that turn.
  */
-const SCRIPT = path.join(__dirname, '__fixtures__', 'batchedChild.ts');
+const SCRIPT = path.join(__dirname, '..', '__testUtils__', 'batchedChild.ts');
 
 function run(ending: string, records = 50) {
   const child = spawnSync(

@@ -116,7 +116,7 @@ export function createOrdinaryLogSafetyFormat(
 /**
  * The default root logger of `@backstage/backend-defaults` (same levels,
  * meta, overrides and config-secret redaction) with
- * {@link createOrdinaryLogSafetyFormat} in front. Add it to the backend next
+ * `createOrdinaryLogSafetyFormat` in front. Add it to the backend next
  * to the audit log so that no secret leaves the process through ordinary logs.
  *
  * @public

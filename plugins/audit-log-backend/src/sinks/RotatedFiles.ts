@@ -30,6 +30,12 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Code-unit order, as `ls` sorts in the C locale (not localeCompare). */
+function compareStrings(a: string, b: string): number {
+  if (a < b) return -1;
+  return a > b ? 1 : 0;
+}
+
 /**
  * The rotated files of one live file, named so that sorting the names (as
  * `ls` does) sorts them by rotation: a fixed-width UTC time, then a
@@ -88,9 +94,7 @@ export class RotatedFiles {
       }
       this.#seen(stamp, Number(seq));
     }
-    return [...byStem.values()].sort((a, b) =>
-      a.stem < b.stem ? -1 : a.stem > b.stem ? 1 : 0,
-    );
+    return [...byStem.values()].sort((a, b) => compareStrings(a.stem, b.stem));
   }
 
   #seen(stamp: string, seq: number): void {

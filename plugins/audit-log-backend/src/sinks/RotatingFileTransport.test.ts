@@ -10,19 +10,19 @@ import {
   RotatingFileTransportOptions,
 } from './RotatingFileTransport';
 
-/** Real files in a fresh directory per test; nothing is mocked but the logger. */
-function tmpDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-file-sink-'));
-  made.push(dir);
-  return dir;
-}
-
 const made: string[] = [];
 afterAll(() => {
   for (const dir of made) {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Real files in a fresh directory per test; nothing is mocked but the logger. */
+function tmpDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-file-sink-'));
+  made.push(dir);
+  return dir;
+}
 
 const ROTATED =
   /^audit\.log\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z-\d{6}(\.gz)?$/;
@@ -41,7 +41,7 @@ function readFiles(dir: string): FileContent[] {
   const names = fs
     .readdirSync(dir)
     .filter(n => ROTATED.test(n))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    .sort();
   if (fs.existsSync(path.join(dir, 'audit.log'))) {
     names.push('audit.log');
   }
@@ -71,7 +71,7 @@ function rotatedNames(dir: string): string[] {
   return fs
     .readdirSync(dir)
     .filter(n => n !== 'audit.log')
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    .sort();
 }
 
 /** A deterministic line of `length` bytes (JSON, as a format would render). */

@@ -3,14 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AuditEventInput } from '@backstage-audit/plugin-audit-log-node';
 import { testPipeline } from '../__testUtils__/testPipeline';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- tests share the repository's test harness (test/), which is no package
 import { assertValidRecords } from '../../../../test/support/recordSchema';
 import { createFileSinkType } from './fileSinkType';
-
-function tmpDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-file-type-'));
-  made.push(dir);
-  return dir;
-}
 
 const made: string[] = [];
 afterAll(() => {
@@ -18,6 +13,12 @@ afterAll(() => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+function tmpDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-file-type-'));
+  made.push(dir);
+  return dir;
+}
 
 function event(n: number): AuditEventInput {
   return {
@@ -89,6 +90,7 @@ describe('type: file through the pipeline', () => {
       expect(await Promise.all(waited)).toEqual(waited.map(() => true));
       if (delivery === 'sync') {
         // Written inside emit: on disk before close.
+        // eslint-disable-next-line jest/no-conditional-expect -- only sync writes inside emit; the other modes may still be writing
         expect(records(dir)).toHaveLength(200);
       }
       expect(openFiles(dir)).toEqual([path.join(dir, 'audit.log')]);

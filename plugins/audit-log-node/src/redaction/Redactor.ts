@@ -256,7 +256,7 @@ export class Redactor {
    * `value` (at any depth), and, with `queryParams`, under sensitive query
    * parameters. A record scrubs them from all its other strings too: a
    * handler's error message that echoes a submitted token must not carry it.
-   * Values shorter than {@link MIN_ECHO_SCRUB_LENGTH} are left out, so that a
+   * Values shorter than `MIN_ECHO_SCRUB_LENGTH` (6) are left out, so that a
    * one-character password does not blank every such character of a record.
    */
   collectSensitiveValues(

@@ -55,19 +55,18 @@ describe('redactCredentialValues', () => {
 
   it.each([
     'basic configuration',
-    'a bearer of news',
     'https://github.com/backstage/backstage',
     'user@example.com',
     'component:default/payments-api',
     '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
   ])('leaves %j as it is', input => {
-    const out = redactCredentialValues(input);
-    if (input === 'a bearer of news') {
-      // "Bearer <word>" is treated as a credential: a false positive we accept.
-      expect(out).toBe(`a bearer ${REDACTED} news`);
-      return;
-    }
-    expect(out).toBe(input);
+    expect(redactCredentialValues(input)).toBe(input);
+  });
+
+  it('treats "bearer <word>" as a credential (a false positive we accept)', () => {
+    expect(redactCredentialValues('a bearer of news')).toBe(
+      `a bearer ${REDACTED} news`,
+    );
   });
 });
 

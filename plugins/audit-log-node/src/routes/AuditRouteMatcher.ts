@@ -56,6 +56,28 @@ function decode(segment: string): string {
 }
 
 /**
+ * Whether a row's segments (null: a parameter) match the path's parts,
+ * compared case-insensitively; `lower` caches the lower-cased parts across
+ * the rows tried for one request.
+ */
+function segmentsMatch(
+  segments: (string | null)[],
+  parts: string[],
+  lower: (string | undefined)[],
+): boolean {
+  for (let i = 0; i < parts.length; i++) {
+    const s = segments[i];
+    if (s !== null) {
+      lower[i] ??= parts[i].toLowerCase();
+      if (s !== lower[i]) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+/**
  * Matches a request against a route table. Rows are bucketed by method and
  * segment count and tried most-specific first (more static segments win),
  * so a lookup is a handful of string comparisons.
@@ -106,22 +128,17 @@ export class AuditRouteMatcher {
       return undefined;
     }
     const lower = new Array<string | undefined>(parts.length);
-    outer: for (const candidate of bucket) {
-      for (let i = 0; i < parts.length; i++) {
-        const s = candidate.segments[i];
-        if (s !== null && s !== (lower[i] ??= parts[i].toLowerCase())) {
-          continue outer;
-        }
-      }
-      const params: Record<string, string> = {};
-      for (let i = 0; i < parts.length; i++) {
-        const name = candidate.paramNames[i];
-        if (name !== null) {
-          params[name] = decode(parts[i]);
-        }
-      }
-      return { route: candidate.route, params };
+    const candidate = bucket.find(c => segmentsMatch(c.segments, parts, lower));
+    if (!candidate) {
+      return undefined;
     }
-    return undefined;
+    const params: Record<string, string> = {};
+    for (let i = 0; i < parts.length; i++) {
+      const name = candidate.paramNames[i];
+      if (name !== null) {
+        params[name] = decode(parts[i]);
+      }
+    }
+    return { route: candidate.route, params };
   }
 }

@@ -4,15 +4,21 @@ import type {
 } from '@backstage/backend-plugin-api';
 import { createServiceFactory } from '@backstage/backend-plugin-api';
 import type { Request } from 'express';
-import {
+// Types of the public API come from the main entry point, so that this entry
+// point's API report refers to them rather than repeating them (type-only:
+// nothing of it is loaded at run time).
+import type {
+  AuditActor,
   AuditEventInput,
+  AuditLevel,
   AuditLogService,
   AuditLogStats,
-  auditLogServiceRef,
-} from '../AuditLogService';
+  AuditRecord,
+  RedactorOptions,
+} from '@backstage-audit/plugin-audit-log-node';
+import { auditLogServiceRef } from '../AuditLogService';
 import { AuditRecordBuilder } from '../AuditRecordBuilder';
-import type { AuditActor, AuditLevel, AuditRecord } from '../record';
-import { Redactor, RedactorOptions } from '../redaction/Redactor';
+import { Redactor } from '../redaction/Redactor';
 
 /** @public */
 export interface MockAuditLogOptions {

@@ -1,12 +1,14 @@
 import type { ServiceFactory } from '@backstage/backend-plugin-api';
 import { createServiceFactory } from '@backstage/backend-plugin-api';
-import {
+// Types of the public API come from the main entry point, so that this entry
+// point's API report refers to them rather than repeating them (type-only).
+import type {
+  AuditRecord,
   AuditSinkEntry,
   AuditSinkTransport,
   AuditSinkType,
-  auditLogSinkTypesServiceRef,
-} from '../extensions';
-import type { AuditRecord } from '../record';
+} from '@backstage-audit/plugin-audit-log-node';
+import { auditLogSinkTypesServiceRef } from '../extensions';
 
 /** @public */
 export interface RecordingSinkType {

@@ -2,6 +2,7 @@ import {
   MockAuditLog,
   mockAuditLog,
 } from '@backstage-audit/plugin-audit-log-node/testUtils';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- tests share the repository's test harness (test/), which is no package
 import { assertValidRecords } from '../../../../test/support/recordSchema';
 
 const created: MockAuditLog[] = [];

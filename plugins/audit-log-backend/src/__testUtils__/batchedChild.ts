@@ -3,8 +3,8 @@
  * real pipeline with the real stdout sink in `batched` mode, then ends the
  * way argv[2] says, in the same event-loop turn.
  */
-import { stdoutSinkType } from '../../sinks/stdoutSinkType';
-import { testPipeline } from '../../__testUtils__/testPipeline';
+import { stdoutSinkType } from '../sinks/stdoutSinkType';
+import { testPipeline } from './testPipeline';
 
 async function main() {
   const [ending, count] = [process.argv[2], Number(process.argv[3])];
