@@ -23,7 +23,28 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { packPlugins, ROOT } from './support/packPlugins';
+import YAML from 'yaml';
+import {
+  startSwiftSaio,
+  SwiftSaio,
+} from '../plugins/audit-log-backend-module-s3/src/__testUtils__/swiftSaio';
+import {
+  acquireBrokerLock,
+  createVhost,
+  deleteVhost,
+  Listener,
+  notificationsOf,
+  rabbitUrl,
+  runId,
+  startListener,
+  waitForBroker,
+} from './openstack/harness';
+import {
+  MODULE_DIRS,
+  packPlugins,
+  PLUGIN_DIRS,
+  ROOT,
+} from './support/packPlugins';
 
 const CANARY = 'canary-packed-dry-run-7c2e';
 const OUR_PACKAGES = [
@@ -32,6 +53,8 @@ const OUR_PACKAGES = [
   '@backstage-audit/plugin-catalog-backend-module-audit-log',
   '@backstage-audit/plugin-scaffolder-backend-module-audit-log',
 ];
+const CADF = '@backstage-audit/plugin-audit-log-backend-module-cadf';
+const S3 = '@backstage-audit/plugin-audit-log-backend-module-s3';
 
 interface Block {
   info: string;
@@ -39,10 +62,13 @@ interface Block {
 }
 
 /** The fenced code blocks of the README's new-backend walkthrough. */
-function readmeBlocks(): Block[] {
+function readmeBlocks(
+  from = '### A new backend, from an empty folder',
+  to = '### An existing backend',
+): Block[] {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('### A new backend, from an empty folder');
-  const end = readme.indexOf('### An existing backend', start);
+  const start = readme.indexOf(from);
+  const end = readme.indexOf(to, start);
   expect(start).toBeGreaterThan(0);
   expect(end).toBeGreaterThan(start);
   const section = readme.slice(start, end);
@@ -168,6 +194,10 @@ describe('the packed packages in a fresh backend outside the repository, as the 
   };
   const shellBlocks = blocks.filter(b => b.info === 'sh');
   let server: Server | undefined;
+  let tarballs: Record<string, string> = {};
+  let releaseBroker: (() => void) | undefined;
+  let listener: Listener | undefined;
+  let vhost = '';
   let port = 0;
   let base = '';
   const timings: Record<string, number> = {};
@@ -183,6 +213,9 @@ describe('the packed packages in a fresh backend outside the repository, as the 
 
   afterAll(async () => {
     await server?.stop();
+    await listener?.stop();
+    if (vhost) await deleteVhost(vhost);
+    releaseBroker?.();
     // eslint-disable-next-line no-console
     console.log(`packed-install timings (s): ${JSON.stringify(timings)}`);
     fs.rmSync(work, { recursive: true, force: true });
@@ -202,8 +235,12 @@ describe('the packed packages in a fresh backend outside the repository, as the 
   });
 
   it('installs from the tarballs and the registry, and the backend starts', async () => {
-    const tarballs = await timed('build+pack', () => packPlugins(work));
-    expect(Object.keys(tarballs).sort()).toEqual([...OUR_PACKAGES].sort());
+    tarballs = await timed('build+pack', () =>
+      packPlugins(work, [...PLUGIN_DIRS, ...MODULE_DIRS]),
+    );
+    expect(Object.keys(tarballs).sort()).toEqual(
+      [...OUR_PACKAGES, CADF, S3].sort(),
+    );
 
     fs.mkdirSync(project);
     const pkg = JSON.parse(file('package.json'));
@@ -580,6 +617,224 @@ describe('the packed packages in a fresh backend outside the repository, as the 
       'Scaffolder task-lifecycle audit is disabled',
     );
   }, 300_000);
+
+  it('installs the cadf and s3 tarballs as the READMEs say: a catalog request reaches a Swift container (read back with the installed backstage-audit-archive) and RabbitMQ as CADF notifications', async () => {
+    await server!.stop();
+    const id = runId();
+    // As an adopter installs the optional modules: one npm install of the packages.
+    const install = await timed('npm install cadf+s3', () =>
+      bash(`npm install ${tarballs[CADF]} ${tarballs[S3]}`, project, userEnv()),
+    );
+    expect({
+      code: install.code,
+      out: install.code ? install.out : '',
+    }).toEqual({ code: 0, out: '' });
+    for (const name of [CADF, S3]) {
+      const dir = path.join(project, 'node_modules', name);
+      expect(fs.realpathSync(dir)).toBe(dir);
+      expect(fs.existsSync(path.join(dir, 'dist/index.cjs.js'))).toBe(true);
+      expect(fs.existsSync(path.join(dir, 'src'))).toBe(false);
+      const resolved = await bash(
+        `node -p "require.resolve('${name}')"`,
+        project,
+        userEnv(),
+      );
+      expect(resolved.out.trim()).toBe(path.join(dir, 'dist/index.cjs.js'));
+    }
+    // npm restored the scaffolder of the project's lock file (the test above installed 4.2.0 without saving).
+    const scaffolder = JSON.parse(
+      fs.readFileSync(
+        path.join(
+          project,
+          'node_modules/@backstage/plugin-scaffolder-backend/package.json',
+        ),
+        'utf8',
+      ),
+    ).version;
+    expect(scaffolder).toBe('4.3.0');
+
+    // index.js: the modules' backend.add lines, from the README's sections.
+    const s3Section = readmeBlocks('### Object-storage archive (s3)', '\n### ');
+    const cadfSection = readmeBlocks(
+      '### OpenStack (CADF on oslo.messaging)',
+      '\n### ',
+    );
+    const addLine = (section: Block[]) => {
+      const block = section.find(
+        b => b.info === 'ts' && b.body.includes('backend.add('),
+      );
+      if (!block) throw new Error('README: no backend.add block');
+      return block.body;
+    };
+    const indexJs = path.join(project, 'index.js');
+    const index = fs.readFileSync(indexJs, 'utf8');
+    expect(index).toContain('\nbackend.start();');
+    fs.writeFileSync(
+      indexJs,
+      index.replace(
+        '\nbackend.start();',
+        `\n${addLine(s3Section)}${addLine(cadfSection)}\nbackend.start();`,
+      ),
+    );
+
+    // app-config.yaml: the README's sink examples, pointed at the local stores.
+    const swift: SwiftSaio = await timed('swift', () =>
+      startSwiftSaio('shared'),
+    );
+    const firstYaml = (section: Block[]) =>
+      YAML.parse(section.find(b => b.info === 'yaml')!.body);
+    const s3Config = firstYaml(s3Section).auditLog;
+    const archive = s3Config.sinks.archive;
+    expect(archive.type).toBe('s3');
+    const archiveProject = `packed-${id}`;
+    Object.assign(archive, {
+      endpoint: swift.endpoint,
+      region: swift.region,
+      bucket: swift.bucket,
+      project: archiveProject,
+      spoolDir: path.join(work, 'audit-spool'),
+      maxDelaySeconds: 2,
+    });
+    // The credentials stay the README's ${...} references, to the write-only user.
+    expect(archive.accessKeyId).toBe('${AUDIT_ARCHIVE_ACCESS_KEY_ID}');
+    const cadfConfig = firstYaml(cadfSection).auditLog;
+    vhost = `packed-${id}`;
+    const publisherId = `backstage.packed-${id}`;
+    expect(cadfConfig.sinks.openstack.type).toBe('amqp');
+    Object.assign(cadfConfig.sinks.openstack, {
+      url: rabbitUrl(vhost),
+      publisherId,
+    });
+    // The example's file sink and audit map file are other routes, with paths of the README's machine.
+    delete cadfConfig.sinks.cadfFile;
+    delete cadfConfig.formats.cadf.auditMapFile;
+    const configFile = path.join(project, 'app-config.yaml');
+    const appConfig = YAML.parse(fs.readFileSync(configFile, 'utf8'));
+    appConfig.auditLog.sinks = {
+      ...s3Config.sinks,
+      ...cadfConfig.sinks,
+    };
+    appConfig.auditLog.formats = cadfConfig.formats;
+    fs.writeFileSync(configFile, YAML.stringify(appConfig));
+
+    releaseBroker = await timed('broker lock', () => acquireBrokerLock());
+    await waitForBroker();
+    await createVhost(vhost);
+    listener = await startListener({ url: rabbitUrl(vhost) });
+
+    const srv = new Server(
+      'npm start',
+      project,
+      userEnv({
+        APP_CONFIG_backend_listen_port: String(port),
+        APP_CONFIG_backend_baseUrl: base,
+        AUDIT_ARCHIVE_ACCESS_KEY_ID: swift.writer.accessKeyId,
+        AUDIT_ARCHIVE_SECRET_ACCESS_KEY: swift.writer.secretAccessKey,
+      }),
+    );
+    server = srv;
+    const from = new Date(Date.now() - 60_000).toISOString();
+    await timed('start with modules', () =>
+      srv.waitFor('the guest sign-in', async () => {
+        const res = await fetch(`${base}/api/auth/guest/refresh`, {
+          method: 'POST',
+        });
+        return res.ok;
+      }),
+    );
+    const token = await guestToken();
+    let res: Response | undefined;
+    await srv.waitFor('the catalog entity', async () => {
+      res = await fetch(
+        `${base}/api/catalog/entities/by-name/component/default/hello-service`,
+        { headers: { Authorization: `Bearer ${token}` } },
+      );
+      return res.ok;
+    });
+    const auditId = res!.headers.get('audit-id')!;
+    expect(auditId).toBeTruthy();
+    await srv.waitFor('the two records on stdout', () =>
+      srv
+        .records()
+        .some(r => r.auditId === auditId && r.stage === 'completion'),
+    );
+    const printed = srv.records().filter(r => r.auditId === auditId);
+    expect(printed.map(r => [r.eventName, r.stage, r.status])).toEqual([
+      ['CatalogEntityFetchByName', 'initiation', 'succeeded'],
+      ['CatalogEntityFetchByName', 'completion', 'succeeded'],
+    ]);
+
+    // RabbitMQ: the request's two CADF events, as oslo.messaging's own listener receives them.
+    const mine = () =>
+      notificationsOf(listener!).filter(n =>
+        n.payload.tags.includes(`correlation_id?value=${auditId}`),
+      );
+    await timed('cadf notifications', () =>
+      listener!.waitFor(() => mine().length >= 2, 60_000, 'the notifications'),
+    );
+    expect(
+      mine().map(n => [
+        n.publisher_id,
+        n.event_type,
+        n.payload.outcome,
+        n.cadf.valid,
+      ]),
+    ).toEqual([
+      [publisherId, 'audit.http.request', 'pending', true],
+      [publisherId, 'audit.http.response', 'success', true],
+    ]);
+
+    // Swift: the object, read back with the installed package's bin and the
+    // reading account, as the s3 module's README fetches a window.
+    const fetchLine = [
+      'npx backstage-audit-archive fetch',
+      `--endpoint ${swift.endpoint} --force-path-style --region ${swift.region}`,
+      `--bucket ${swift.bucket} --prefix ${archive.prefix}`,
+      `--project ${archiveProject}`,
+      `--from ${from} --to ${new Date(Date.now() + 60_000).toISOString()}`,
+    ].join(' ');
+    const readerEnv = userEnv({
+      AWS_ACCESS_KEY_ID: swift.admin.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: swift.admin.secretAccessKey,
+    });
+    let archived: Array<Record<string, any>> = [];
+    let last = { code: null as number | null, out: '' };
+    await timed('archive object', () =>
+      srv.waitFor('the archived records', async () => {
+        last = await bash(fetchLine, project, readerEnv);
+        archived = last.out
+          .split('\n')
+          .filter(l => l.startsWith('{'))
+          .map(l => JSON.parse(l))
+          .filter(r => r.auditId === auditId);
+        return last.code === 0 && archived.length >= 2;
+      }),
+    ).catch(error => {
+      throw new Error(`${error}\nlast fetch: ${last.code}\n${last.out}`);
+    });
+    expect(last.out).toContain('backstage-audit-archive: ');
+    expect(last.out).not.toContain(swift.admin.secretAccessKey);
+    expect(archived).toEqual(printed);
+    // The bin that ran is the project's, from the tarball.
+    expect(
+      fs.realpathSync(
+        path.join(project, 'node_modules/.bin/backstage-audit-archive'),
+      ),
+    ).toBe(
+      path.join(project, 'node_modules', S3, 'bin/backstage-audit-archive'),
+    );
+
+    // Nothing of the repository was loaded.
+    expect(srv.stdout + srv.stderr + last.out).not.toContain(ROOT);
+    expect(srv.stdout + srv.stderr).not.toContain(swift.writer.secretAccessKey);
+
+    await server.stop();
+    await listener!.stop();
+    await deleteVhost(vhost);
+    vhost = '';
+    releaseBroker();
+    releaseBroker = undefined;
+  }, 600_000);
 
   async function guestToken(): Promise<string> {
     const res = await fetch(`${base}/api/auth/guest/refresh`, {

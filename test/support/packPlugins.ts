@@ -1,5 +1,6 @@
 /**
- * Builds the four plugin packages and packs them into tarballs, the way
+ * Builds the plugin packages and packs the given ones (by default the four
+ * core packages) into tarballs, the way
  * `npm run build` and `npm pack -w plugins` do, without rewriting anything
  * inside the repository.
  *
@@ -24,6 +25,11 @@ export const PLUGIN_DIRS = [
   'catalog-backend-module-audit-log',
   'scaffolder-backend-module-audit-log',
 ];
+/** The optional modules: CADF with its amqp sink, and the s3 archive. */
+export const MODULE_DIRS = [
+  'audit-log-backend-module-cadf',
+  'audit-log-backend-module-s3',
+];
 
 interface ProductionPack {
   productionPack(options: {
@@ -36,9 +42,10 @@ interface TypeDistProject {
   createTypeDistProject(): Promise<unknown>;
 }
 
-/** Package name -> tarball path, for each of the four packages. */
+/** Package name -> tarball path, for each package of `dirs` (folders in plugins/). */
 export async function packPlugins(
   workDir: string,
+  dirs: readonly string[] = PLUGIN_DIRS,
 ): Promise<Record<string, string>> {
   await run('npm', ['run', 'build'], {
     cwd: ROOT,
@@ -60,7 +67,7 @@ export async function packPlugins(
   const packs = path.join(workDir, 'packs');
   fs.mkdirSync(packs, { recursive: true });
   const tarballs: Record<string, string> = {};
-  for (const dir of PLUGIN_DIRS) {
+  for (const dir of dirs) {
     const packageDir = path.join(ROOT, 'plugins', dir);
     const staged = path.join(workDir, 'stage', dir);
     await productionPack({

@@ -174,12 +174,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  code => {
-    process.exitCode = code;
-  },
-  e => {
+/**
+ * Runs `backstage-audit-archive` with the given arguments (without `node` and
+ * the script) and sets `process.exitCode`: 0, 1 on a store error, 2 on a usage
+ * error. The package's bin calls it; importing this entry point runs nothing.
+ *
+ * @public
+ */
+export async function runArchiveCli(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
     process.stderr.write(`backstage-audit-archive: ${e}\n`);
     process.exitCode = 1;
-  },
-);
+  }
+}
