@@ -61,7 +61,7 @@ interface Block {
   body: string;
 }
 
-/** The fenced code blocks of the README's new-backend walkthrough. */
+/** The fenced code blocks of a README section (by default, the new-backend walkthrough). */
 function readmeBlocks(
   from = '### A new backend, from an empty folder',
   to = '### An existing backend',
@@ -654,10 +654,13 @@ describe('the packed packages in a fresh backend outside the repository, as the 
     expect(scaffolder).toBe('4.3.0');
 
     // index.js: the modules' backend.add lines, from the README's sections.
-    const s3Section = readmeBlocks('### Object-storage archive (s3)', '\n### ');
+    const s3Section = readmeBlocks(
+      '### Object-storage archive (s3)',
+      '### OpenStack (CADF on oslo.messaging)',
+    );
     const cadfSection = readmeBlocks(
       '### OpenStack (CADF on oslo.messaging)',
-      '\n### ',
+      '## Packages',
     );
     const addLine = (section: Block[]) => {
       const block = section.find(
@@ -786,23 +789,37 @@ describe('the packed packages in a fresh backend outside the repository, as the 
 
     // Swift: the object, read back with the installed package's bin and the
     // reading account, as the s3 module's README fetches a window.
-    const fetchLine = [
-      'npx backstage-audit-archive fetch',
-      `--endpoint ${swift.endpoint} --force-path-style --region ${swift.region}`,
-      `--bucket ${swift.bucket} --prefix ${archive.prefix}`,
-      `--project ${archiveProject}`,
-      `--from ${from} --to ${new Date(Date.now() + 60_000).toISOString()}`,
-    ].join(' ');
+    const readmeFetch = s3Section.find(
+      b => b.info === 'sh' && b.body.includes('backstage-audit-archive fetch'),
+    )!.body;
+    // The README's values replaced by this store's; the command as written otherwise.
+    const fetchLine = readmeFetch
+      .replace(
+        'AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...',
+        'AWS_ACCESS_KEY_ID="$READER_KEY_ID" AWS_SECRET_ACCESS_KEY="$READER_SECRET"',
+      )
+      .replace(/--endpoint \S+/, `--endpoint ${swift.endpoint}`)
+      .replace(/--bucket \S+/, `--bucket ${swift.bucket}`)
+      .replace(/--prefix \S+/, `--prefix ${archive.prefix}`)
+      .replace(/--project \S+ --project \S+/, `--project ${archiveProject}`)
+      .replace(
+        /--from \S+ --to \S+/,
+        `--from ${from} --to ${new Date(Date.now() + 60_000).toISOString()}`,
+      );
+    expect(fetchLine).toContain('> window.jsonl');
+    // The README's command names no region: the store's is the default.
+    expect(swift.region).toBe('us-east-1');
     const readerEnv = userEnv({
-      AWS_ACCESS_KEY_ID: swift.admin.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: swift.admin.secretAccessKey,
+      READER_KEY_ID: swift.admin.accessKeyId,
+      READER_SECRET: swift.admin.secretAccessKey,
     });
     let archived: Array<Record<string, any>> = [];
     let last = { code: null as number | null, out: '' };
     await timed('archive object', () =>
       srv.waitFor('the archived records', async () => {
         last = await bash(fetchLine, project, readerEnv);
-        archived = last.out
+        archived = fs
+          .readFileSync(path.join(project, 'window.jsonl'), 'utf8')
           .split('\n')
           .filter(l => l.startsWith('{'))
           .map(l => JSON.parse(l))
