@@ -11,7 +11,12 @@
  * - the commands are the README's (`npm install`, `npm start`), run by bash;
  *   the port comes from `APP_CONFIG_backend_*` variables, so that several
  *   runs can share the machine;
- * - the README's "try it" block runs as written, on that port.
+ * - the README's "try it" block runs as written, on that port;
+ * - then the CADF and s3 modules, packed too, are installed as the README's
+ *   sections on them say (`npm install <tarball>`, their `backend.add` lines,
+ *   their sink examples pointed at the local Swift and RabbitMQ), and a
+ *   request's records are read back with the README's fetch command (the
+ *   installed bin) and received by oslo.messaging's own listener.
  *
  * Everything else comes from the npm registry (the local npm cache makes that
  * fast; better-sqlite3 compiles from source here, which takes most of the
