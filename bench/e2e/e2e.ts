@@ -40,7 +40,7 @@ const args = parseArgs();
 const ENTITIES = Number(process.env.BENCH_ENTITIES ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (args.quick ? 1 : 3));
 const SATURATION_S = args.quick ? 2 : 4;
-const FIXED_S = args.quick ? 3 : 6;
+const FIXED_S = Number(process.env.BENCH_FIXED_S ?? (args.quick ? 3 : 8));
 const IDLE_S = args.quick ? 1 : 1.5;
 const WARMUP_S = args.quick ? 1 : 2;
 const CONNECTIONS = 10;
@@ -64,7 +64,16 @@ function pinTo(pid: number, cpu: number): void {
   }
 }
 
-export type E2eMode = 'off' | 'floor' | 'on' | 'on-batched' | 'on-pg';
+export type E2eMode =
+  | 'off'
+  | 'floor'
+  | 'on'
+  | 'on-batched'
+  | 'on-pg'
+  // Diagnostic (BENCH_MODES=off,on,on-nostore,...): where ON's cost goes.
+  | 'on-nostore'
+  | 'on-nostdout'
+  | 'on-nosinks';
 
 interface Endpoint {
   key: string;
@@ -198,6 +207,11 @@ async function fixedRate(
   e: Endpoint,
   rate: number,
 ): Promise<FixedRun> {
+  if (!fs.existsSync(`/proc/${b.pid}/stat`)) {
+    throw new Error(
+      `backend ${b.mode} exited:\n${fs.readFileSync(b.logFile, 'utf8').slice(-3000)}`,
+    );
+  }
   const idleStart = cpuMs(b.pid);
   const idleT = performance.now();
   await sleep(IDLE_S * 1000);
@@ -308,8 +322,10 @@ async function main(): Promise<void> {
       target: ${catalogFile}
 `;
   const skippedModes: E2eResult['skippedModes'] = [];
-  const modes: E2eMode[] = ['off', 'floor', 'on'];
-  if (!args.quick || process.env.BENCH_E2E_ALL) {
+  const modes: E2eMode[] = process.env.BENCH_MODES
+    ? (process.env.BENCH_MODES.split(',') as E2eMode[])
+    : ['off', 'floor', 'on'];
+  if (!process.env.BENCH_MODES && (!args.quick || process.env.BENCH_E2E_ALL)) {
     modes.push('on-batched');
     const pgError = await postgresReachable();
     if (pgError) {
@@ -323,6 +339,10 @@ async function main(): Promise<void> {
     floor: 'auditLog:\n  enabled: false\n',
     on: '',
     'on-batched': 'auditLog:\n  stdout:\n    delivery: batched\n',
+    'on-nostore': 'auditLog:\n  store:\n    enabled: false\n',
+    'on-nostdout': 'auditLog:\n  stdout:\n    enabled: false\n',
+    'on-nosinks':
+      'auditLog:\n  stdout:\n    enabled: false\n  store:\n    enabled: false\n',
     'on-pg': `backend:\n  database:\n    plugin:\n      audit-log:\n        client: pg\n        connection:\n          host: 127.0.0.1\n          port: 5432\n          user: postgres\n          database: ${pgDatabase}\n`,
   };
   const backends: Partial<Record<E2eMode, ExampleBackendProcess>> = {};
@@ -351,7 +371,8 @@ async function main(): Promise<void> {
     pinTo(process.pid, DRIVER_CPU);
     await sleep(2000);
 
-    const list = endpoints();
+    const only = process.env.BENCH_ENDPOINTS?.split(',');
+    const list = endpoints().filter(e => !only || only.includes(e.key));
     for (const e of list) {
       for (const mode of modes) {
         const warm = await saturate(backends[mode]!, e, WARMUP_S);

@@ -23,6 +23,9 @@ import type { Writable } from 'node:stream';
 import type { AuditRecord } from '../../plugins/audit-log-node/src';
 import { createAuditCapture } from '../../plugins/audit-log-backend/src/capture/createAuditCapture';
 import { catalogAuditRoutes } from '../../plugins/catalog-backend-module-audit-log/src/catalogAuditRoutes';
+import knexFactory from 'knex';
+import type { AuditStore } from '../../plugins/audit-log-backend/src/database/AuditStore';
+import { KnexAuditStore } from '../../plugins/audit-log-backend/src/database/KnexAuditStore';
 import { benchPipeline, BenchPipeline } from '../lib/pipeline';
 import { LineCollector, SyncFileStream } from '../lib/SyncFileStream';
 import {
@@ -152,8 +155,23 @@ export function fakeResponse(): Response & FakeResponse {
 export function ourPipeline(
   stream: Writable,
   delivery: 'sync' | 'batched' = 'sync',
+  store?: AuditStore,
 ): Promise<BenchPipeline> {
-  return benchPipeline({ stdout: stream, auditLog: { stdout: { delivery } } });
+  return benchPipeline({
+    stdout: stream,
+    store,
+    auditLog: { stdout: { delivery } },
+  });
+}
+
+/** The store as the example backend has it: KnexAuditStore on in-memory SQLite. */
+async function sqliteStore(): Promise<AuditStore> {
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: ':memory:' },
+    useNullAsDefault: true,
+  });
+  return KnexAuditStore.fromClient(knex);
 }
 
 /** Drives one fixture request through the real HTTP capture. */
@@ -297,6 +315,28 @@ export async function buildVariants(dir: string): Promise<VariantSet> {
         for (let i = 0; i < ops; i++) {
           await request();
         }
+      },
+    });
+  }
+  {
+    const ours = await ourPipeline(
+      SyncFileStream.open(file('oursCaptureStore')),
+      'sync',
+      await sqliteStore(),
+    );
+    const request = captureDriver(ours);
+    variants.push({
+      key: 'oursCaptureStore',
+      label: 'ours: HTTP capture -> 2 records, stdout + SQLite store',
+      recordsPerOp: 2,
+      baseline: 'rawPair',
+      file: file('oursCaptureStore'),
+      note: 'as the capture variant, with the default store sink on in-memory SQLite (KnexAuditStore), as in the example backend; timed until the store has committed every record',
+      async run(ops) {
+        for (let i = 0; i < ops; i++) {
+          await request();
+        }
+        await ours.pipeline.flush(60_000);
       },
     });
   }
