@@ -38,7 +38,7 @@ import { openLoop } from './openLoop';
 
 const args = parseArgs();
 const ENTITIES = Number(process.env.BENCH_ENTITIES ?? 50);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (args.quick ? 1 : 3));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (args.quick ? 1 : 5));
 const SATURATION_S = args.quick ? 2 : 4;
 const FIXED_S = Number(process.env.BENCH_FIXED_S ?? (args.quick ? 3 : 8));
 const IDLE_S = args.quick ? 1 : 1.5;
