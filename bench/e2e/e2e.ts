@@ -38,7 +38,7 @@ import { openLoop } from './openLoop';
 
 const args = parseArgs();
 const ENTITIES = Number(process.env.BENCH_ENTITIES ?? 50);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (args.quick ? 1 : 5));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (args.quick ? 1 : 4));
 const SATURATION_S = args.quick ? 2 : 4;
 const FIXED_S = Number(process.env.BENCH_FIXED_S ?? (args.quick ? 3 : 8));
 const IDLE_S = args.quick ? 1 : 1.5;
@@ -343,24 +343,46 @@ async function main(): Promise<void> {
     'on-nostdout': 'auditLog:\n  stdout:\n    enabled: false\n',
     'on-nosinks':
       'auditLog:\n  stdout:\n    enabled: false\n  store:\n    enabled: false\n',
-    'on-pg': `backend:\n  database:\n    plugin:\n      audit-log:\n        client: pg\n        connection:\n          host: 127.0.0.1\n          port: 5432\n          user: postgres\n          database: ${pgDatabase}\n`,
+    'on-pg': '',
   };
   const backends: Partial<Record<E2eMode, ExampleBackendProcess>> = {};
   try {
     await Promise.all(
       modes.map(async mode => {
-        backends[mode] = await startExampleBackend({
+        const started = startExampleBackend({
           mode,
           dir,
           extraConfig: `${common}${extra[mode]}`,
+          backendConfig:
+            mode === 'on-pg'
+              ? `  database:\n    plugin:\n      audit-log:\n        client: pg\n        connection:\n          host: 127.0.0.1\n          port: 5432\n          user: postgres\n          database: ${pgDatabase}\n`
+              : undefined,
           nodeArgs:
             mode === 'floor'
               ? ['--import', path.join(__dirname, 'floorPreload.ts')]
               : [],
           env: mode === 'floor' ? { BENCH_FLOOR_LINES: floorLines } : {},
         });
+        try {
+          backends[mode] = await started;
+        } catch (error) {
+          // The extra rows must not cost the main ones.
+          if (['off', 'floor', 'on'].includes(mode)) {
+            throw error;
+          }
+          skippedModes.push({
+            mode,
+            reason: String((error as Error).message).slice(0, 2000),
+          });
+        }
       }),
     );
+    for (const s of skippedModes) {
+      const i = modes.indexOf(s.mode as E2eMode);
+      if (i !== -1) {
+        modes.splice(i, 1);
+      }
+    }
     for (const mode of modes) {
       await waitForCatalog(backends[mode]!);
     }

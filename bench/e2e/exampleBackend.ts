@@ -37,6 +37,8 @@ export async function startExampleBackend(options: {
   dir: string;
   /** YAML layered over app-config.yaml after the port settings. */
   extraConfig: string;
+  /** YAML lines under `backend:` (indented two spaces), next to the port settings. */
+  backendConfig?: string;
   nodeArgs?: string[];
   env?: Record<string, string>;
 }): Promise<ExampleBackendProcess> {
@@ -45,7 +47,9 @@ export async function startExampleBackend(options: {
   const overrides = path.join(options.dir, `overrides-${options.mode}.yaml`);
   fs.writeFileSync(
     overrides,
-    `backend:\n  baseUrl: ${base}\n  listen:\n    port: ${port}\n${options.extraConfig}`,
+    `backend:\n  baseUrl: ${base}\n  listen:\n    port: ${port}\n${
+      options.backendConfig ?? ''
+    }${options.extraConfig}`,
   );
   const logFile = path.join(options.dir, `backend-${options.mode}.log`);
   const out = fs.openSync(logFile, 'a');
