@@ -80,6 +80,7 @@ async function runSuite(
     case 'e2e':
       results.e2e = await runChild<E2eResult>(here('e2e/e2e.ts'), {
         args: forward,
+        timeoutMs: 90 * 60_000,
       });
       return;
     default:

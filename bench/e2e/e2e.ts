@@ -38,7 +38,7 @@ import { openLoop } from './openLoop';
 
 const args = parseArgs();
 const ENTITIES = Number(process.env.BENCH_ENTITIES ?? 50);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (args.quick ? 1 : 4));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (args.quick ? 1 : 3));
 const SATURATION_S = args.quick ? 2 : 4;
 const FIXED_S = Number(process.env.BENCH_FIXED_S ?? (args.quick ? 3 : 8));
 const IDLE_S = args.quick ? 1 : 1.5;
@@ -346,6 +346,8 @@ async function main(): Promise<void> {
     'on-pg': '',
   };
   const backends: Partial<Record<E2eMode, ExampleBackendProcess>> = {};
+  /** Every start, so that a backend still starting when another fails is stopped too. */
+  const starting: Promise<ExampleBackendProcess>[] = [];
   try {
     await Promise.all(
       modes.map(async mode => {
@@ -363,6 +365,7 @@ async function main(): Promise<void> {
               : [],
           env: mode === 'floor' ? { BENCH_FLOOR_LINES: floorLines } : {},
         });
+        starting.push(started);
         try {
           backends[mode] = await started;
         } catch (error) {
@@ -508,6 +511,11 @@ async function main(): Promise<void> {
     await Promise.all(
       Object.values(backends).map(b => b?.stop().catch(() => {})),
     );
+    for (const result of await Promise.allSettled(starting)) {
+      if (result.status === 'fulfilled') {
+        await result.value.stop().catch(() => {});
+      }
+    }
     if (modes.includes('on-pg')) {
       await dropDatabase(pgDatabase).catch(() => {});
     }
