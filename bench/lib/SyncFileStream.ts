@@ -34,3 +34,25 @@ export class SyncFileStream extends Writable {
     return new SyncFileStream(fs.openSync(file, 'a'));
   }
 }
+
+/** Keeps every line written to it, in memory. */
+export class LineCollector extends Writable {
+  readonly lines: string[] = [];
+
+  constructor() {
+    super({ decodeStrings: false });
+  }
+
+  override _write(
+    chunk: string | Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
+    for (const line of String(chunk).split('\n')) {
+      if (line) {
+        this.lines.push(line);
+      }
+    }
+    callback();
+  }
+}

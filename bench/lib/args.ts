@@ -5,8 +5,6 @@ export interface BenchArgs {
   only: string[];
   /** Where the JSON results go (driver only). */
   out?: string;
-  /** Database of the end-to-end backends: in-memory SQLite (as the harness) or PostgreSQL. */
-  e2eDb: 'sqlite' | 'pg';
 }
 
 export function parseArgs(argv: string[] = process.argv.slice(2)): BenchArgs {
@@ -21,19 +19,14 @@ export function parseArgs(argv: string[] = process.argv.slice(2)): BenchArgs {
     return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
   };
   const only = value('only');
-  const e2eDb = value('e2e-db') ?? process.env.BENCH_E2E_DB ?? 'sqlite';
-  if (e2eDb !== 'sqlite' && e2eDb !== 'pg') {
-    throw new Error(`--e2e-db must be sqlite or pg, got ${e2eDb}`);
-  }
   return {
     quick: argv.includes('--quick') || process.env.BENCH_QUICK === '1',
     only: only ? only.split(',').map(s => s.trim()) : [],
     out: value('out'),
-    e2eDb,
   };
 }
 
 /** Arguments to pass the same options on to a child process. */
 export function childArgs(args: BenchArgs): string[] {
-  return [...(args.quick ? ['--quick'] : []), `--e2e-db=${args.e2eDb}`];
+  return args.quick ? ['--quick'] : [];
 }

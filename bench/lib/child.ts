@@ -14,6 +14,8 @@ export interface ChildOptions {
   /** File that receives the child's stdout and stderr. Default: inherited stderr, no stdout. */
   logFile?: string;
   env?: NodeJS.ProcessEnv;
+  /** How long the child may take to send its result. Default 10 minutes. */
+  timeoutMs?: number;
 }
 
 /** A child process running a TypeScript file, talking over IPC. */
@@ -125,7 +127,7 @@ export async function runChild<T>(
 ): Promise<T> {
   const child = new BenchChild(script, options);
   try {
-    const message = await child.next();
+    const message = await child.next(options.timeoutMs);
     if (message.type !== 'result') {
       throw new Error(`unexpected message ${message.type}`);
     }

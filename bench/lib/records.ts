@@ -1,12 +1,9 @@
-import { ConfigReader } from '@backstage/config';
-import {
+import type {
   AuditEventInput,
   AuditRecord,
-  AuditSink,
-  DefaultAuditLogService,
-  Redactor,
-} from '@backstage-audit/plugin-audit-log-node';
-import { readAuditLogConfig } from '@backstage-audit/plugin-audit-log-backend';
+} from '../../plugins/audit-log-node/src';
+import { benchPipeline } from './pipeline';
+import { LineCollector } from './SyncFileStream';
 
 /** Catalog and scaffolder events, roughly in the mix a portal produces. */
 export const EVENTS: { plugin: string; eventName: string }[] = [
@@ -34,18 +31,10 @@ export interface RecordAndLine {
  * Builds `count` real records (through the pipeline, redacted and
  * serialized), varied in event, actor and entity like a portal's trail.
  */
-export function buildRecords(count: number): RecordAndLine[] {
+export async function buildRecords(count: number): Promise<RecordAndLine[]> {
   const out: RecordAndLine[] = [];
-  const sink: AuditSink = {
-    name: 'collect',
-    write: (record, line) => out.push({ record, line }),
-    stats: () => ({ written: out.length, failed: 0, dropped: 0, queued: 0 }),
-  };
-  const config = readAuditLogConfig(new ConfigReader({}));
-  const service = DefaultAuditLogService.create({
-    redactor: Redactor.create(config.redaction),
-    sinks: [sink],
-  });
+  const collector = new LineCollector();
+  const { pipeline: service } = await benchPipeline({ stdout: collector });
   for (let i = 0; i < count; i++) {
     const { plugin, eventName } = EVENTS[(i * 7919) % EVENTS.length];
     const name = `component-${String((i * 31) % 3000).padStart(5, '0')}`;
@@ -77,6 +66,10 @@ export function buildRecords(count: number): RecordAndLine[] {
       response: i % 2 === 0 ? undefined : { status: i % 50 === 0 ? 500 : 200 },
     };
     service.emit(event);
+  }
+  // The rhdh line is the record, serialized.
+  for (const line of collector.lines) {
+    out.push({ record: JSON.parse(line) as AuditRecord, line });
   }
   return out;
 }

@@ -9,19 +9,11 @@
  * argv: [--max-queue=N] (default: auditLog.store.maxQueue's default)
  */
 import fs from 'node:fs';
-import { ConfigReader } from '@backstage/config';
-import {
-  DefaultAuditLogService,
-  Redactor,
-  WinstonStreamSink,
-} from '@backstage-audit/plugin-audit-log-node';
-import {
-  AuditStore,
-  readAuditLogConfig,
-  StoreSink,
-} from '@backstage-audit/plugin-audit-log-backend';
+import type { LoggerService } from '@backstage/backend-plugin-api';
+import type { AuditStore } from '../../plugins/audit-log-backend/src/database/AuditStore';
 import { failChild, sendResult } from '../lib/child';
-import { SyncFileStream } from '../lib/SyncFileStream';
+import { benchPipeline, silentLogger } from '../lib/pipeline';
+import { LineCollector, SyncFileStream } from '../lib/SyncFileStream';
 import { fixtureCompletionEvent as event } from '../micro/fixture';
 
 export interface MemoryResult {
@@ -55,17 +47,8 @@ async function main(): Promise<void> {
   if (!gc) {
     throw new Error('run with --expose-gc');
   }
-  const config = readAuditLogConfig(
-    new ConfigReader(
-      maxQueueArg
-        ? {
-            auditLog: {
-              store: { maxQueue: Number(maxQueueArg.split('=')[1]) },
-            },
-          }
-        : {},
-    ),
-  );
+  const maxQueue = maxQueueArg ? Number(maxQueueArg.split('=')[1]) : undefined;
+  const auditLog = maxQueue ? { store: { maxQueue } } : {};
   const stalled: AuditStore = {
     insert: () => new Promise<void>(() => {}),
     ping: async () => {},
@@ -74,42 +57,30 @@ async function main(): Promise<void> {
     deleteOlderThan: async () => 0,
   };
   let failureReports = 0;
-  const service = DefaultAuditLogService.create({
-    redactor: Redactor.create(config.redaction),
-    logger: { error: () => void failureReports++ },
-    defaultLevel: config.levels.default,
-    maxBodyBytes: config.body.maxBytes,
-  });
+  const logger: LoggerService = {
+    ...silentLogger,
+    error: () => void failureReports++,
+    warn: () => void failureReports++,
+    child: () => logger,
+  };
   const devNull = SyncFileStream.open('/dev/null');
-  service.addSink(
-    WinstonStreamSink.create({
-      stream: devNull,
-      onError: error => service.reportFailure('stdout', error),
-    }),
-  );
-  const sink = StoreSink.create({
+  const { pipeline: service, config } = await benchPipeline({
+    auditLog,
+    stdout: devNull,
     store: stalled,
-    maxQueue: config.store.maxQueue,
-    batchSize: config.store.batchSize,
-    flushIntervalMs: config.store.flushIntervalMs,
-    onError: error => service.reportFailure('store', error),
+    logger,
   });
-  service.addSink(sink);
 
   // Warm up the same code on a throwaway pipeline, so JIT code is not counted.
-  const warm = DefaultAuditLogService.create({
-    redactor: Redactor.create(),
-    sinks: [],
+  const { pipeline: warm } = await benchPipeline({
+    stdout: SyncFileStream.open('/dev/null'),
   });
   for (let i = 0; i < 20_000; i++) {
     warm.emit(event());
   }
-  let lineBytes = 0;
-  service.addSink({
-    name: 'measure',
-    write: (_r, line) => void (lineBytes = Buffer.byteLength(line)),
-    stats: () => ({ written: 0, failed: 0, dropped: 0, queued: 0 }),
-  });
+  const sample = new LineCollector();
+  (await benchPipeline({ stdout: sample })).pipeline.emit(event());
+  const lineBytes = Buffer.byteLength(sample.lines[0]);
   await tick();
   gc!();
   gc!();
@@ -138,7 +109,7 @@ async function main(): Promise<void> {
   gc!();
   gc!();
   const after = process.memoryUsage();
-  const stats = sink.stats();
+  const stats = service.stats().sinks.store;
   await burst();
   gc!();
   gc!();
@@ -157,9 +128,9 @@ async function main(): Promise<void> {
     heapGrowthPerQueuedRecord:
       (after.heapUsed - base.heapUsed) / Math.max(1, stats.queued),
     queued: stats.queued,
-    dropped: stats.dropped,
-    written: stats.written,
-    stdoutWritten: stdout.written,
+    dropped: Object.values(stats.dropped).reduce((a, b) => a + b, 0),
+    written: stats.delivered,
+    stdoutWritten: stdout.delivered,
     burstSeconds,
     failureReports,
   };

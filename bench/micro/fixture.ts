@@ -1,4 +1,4 @@
-import type { AuditEventInput } from '@backstage-audit/plugin-audit-log-node';
+import type { AuditEventInput } from '../../plugins/audit-log-node/src';
 
 /**
  * The representative request of the micro-benchmark: a browser fetching one

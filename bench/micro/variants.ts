@@ -19,19 +19,15 @@ import type {
   HttpAuthService,
   PluginMetadataService,
 } from '@backstage/backend-plugin-api';
-import {
-  AuditRecord,
-  AuditSink,
-  DefaultAuditLogService,
-  Redactor,
-  WinstonStreamSink,
-} from '@backstage-audit/plugin-audit-log-node';
-import {
-  createAuditCapture,
-  readAuditLogConfig,
-} from '@backstage-audit/plugin-audit-log-backend';
-import { catalogAuditRoutes } from '@backstage-audit/plugin-catalog-backend-module-audit-log';
-import { SyncFileStream } from '../lib/SyncFileStream';
+import type { Writable } from 'node:stream';
+import type { AuditRecord } from '../../plugins/audit-log-node/src';
+import { createAuditCapture } from '../../plugins/audit-log-backend/src/capture/createAuditCapture';
+import { catalogAuditRoutes } from '../../plugins/catalog-backend-module-audit-log/src/catalogAuditRoutes';
+import knexFactory from 'knex';
+import type { AuditStore } from '../../plugins/audit-log-backend/src/database/AuditStore';
+import { KnexAuditStore } from '../../plugins/audit-log-backend/src/database/KnexAuditStore';
+import { benchPipeline, BenchPipeline } from '../lib/pipeline';
+import { LineCollector, SyncFileStream } from '../lib/SyncFileStream';
 import {
   ACTOR_ID,
   BASE_URL,
@@ -153,33 +149,42 @@ export function fakeResponse(): Response & FakeResponse {
   return res as unknown as Response & FakeResponse;
 }
 
-// --- our pipeline, built exactly as auditLogServiceFactory builds it
+// --- our pipeline, built as the backend builds it (stdout sink, sync delivery)
 
-const auditConfig = readAuditLogConfig(new ConfigReader({ auditLog: {} }));
-
-export function ourService(sinks: AuditSink[]): DefaultAuditLogService {
-  const service = DefaultAuditLogService.create({
-    redactor: Redactor.create(auditConfig.redaction),
-    defaultLevel: auditConfig.levels.default,
-    eventLevels: auditConfig.levels.events,
-    includeEvents: auditConfig.events.include,
-    excludeEvents: auditConfig.events.exclude,
-    enabled: auditConfig.enabled,
-    includeErrorStack: auditConfig.errors.includeStack,
-    maxBodyBytes: auditConfig.body.maxBytes,
-    sinks,
+/** The pipeline with its stdout sink writing to `stream`. */
+export function ourPipeline(
+  stream: Writable,
+  delivery: 'sync' | 'batched' = 'sync',
+  store?: AuditStore,
+): Promise<BenchPipeline> {
+  return benchPipeline({
+    stdout: stream,
+    store,
+    auditLog: { stdout: { delivery } },
   });
-  service.registerRouteTable(catalogAuditRoutes);
-  return service;
+}
+
+/** The store as the example backend has it: KnexAuditStore on in-memory SQLite. */
+async function sqliteStore(): Promise<AuditStore> {
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: ':memory:' },
+    useNullAsDefault: true,
+  });
+  return KnexAuditStore.fromClient(knex);
 }
 
 /** Drives one fixture request through the real HTTP capture. */
-export function captureDriver(service: DefaultAuditLogService) {
+export function captureDriver(ours: BenchPipeline) {
   const { capture } = createAuditCapture({
     pluginId: 'catalog',
-    auditLog: service,
+    auditLog: ours.pipeline,
     httpAuth,
-    config: auditConfig,
+    config: ours.config,
+    routes: catalogAuditRoutes,
+    requests: ours.requests,
+    actors: ours.actors,
+    waiting: ours.pipeline.waits,
   });
   const next = () => {};
   return async () => {
@@ -200,14 +205,10 @@ async function sampleRecords(): Promise<{
   initiation: AuditRecord;
   completion: AuditRecord;
 }> {
-  const lines: string[] = [];
-  const sink: AuditSink = {
-    name: 'sample',
-    write: (_r, line) => lines.push(line),
-    stats: () => ({ written: lines.length, failed: 0, dropped: 0, queued: 0 }),
-  };
-  await captureDriver(ourService([sink]))();
+  const collector = new LineCollector();
+  await captureDriver(await ourPipeline(collector))();
   await tick();
+  const lines = collector.lines;
   if (lines.length !== 2) {
     throw new Error(`expected 2 records from one request, got ${lines.length}`);
   }
@@ -284,26 +285,25 @@ export async function buildVariants(dir: string): Promise<VariantSet> {
     });
   }
   {
-    const stream = SyncFileStream.open(file('ours'));
-    const service = ourService([WinstonStreamSink.create({ stream })]);
+    const { pipeline } = await ourPipeline(SyncFileStream.open(file('ours')));
     variants.push({
       key: 'ours',
       label: 'ours: emit (build+redact+serialize+sink)',
       recordsPerOp: 1,
       baseline: 'raw',
       file: file('ours'),
-      note: 'DefaultAuditLogService.emit() of the completion event, WinstonStreamSink',
+      note: 'AuditPipeline.emit() of the completion event: build, redact, rhdh format, stdout sink (sync)',
       run(ops) {
         for (let i = 0; i < ops; i++) {
-          service.emit(emitEvent);
+          pipeline.emit(emitEvent);
         }
       },
     });
   }
   {
-    const stream = SyncFileStream.open(file('oursCapture'));
-    const service = ourService([WinstonStreamSink.create({ stream })]);
-    const request = captureDriver(service);
+    const request = captureDriver(
+      await ourPipeline(SyncFileStream.open(file('oursCapture'))),
+    );
     variants.push({
       key: 'oursCapture',
       label: 'ours: HTTP capture -> 2 records',
@@ -314,6 +314,50 @@ export async function buildVariants(dir: string): Promise<VariantSet> {
       async run(ops) {
         for (let i = 0; i < ops; i++) {
           await request();
+        }
+      },
+    });
+  }
+  {
+    const ours = await ourPipeline(
+      SyncFileStream.open(file('oursCaptureStore')),
+      'sync',
+      await sqliteStore(),
+    );
+    const request = captureDriver(ours);
+    variants.push({
+      key: 'oursCaptureStore',
+      label: 'ours: HTTP capture -> 2 records, stdout + SQLite store',
+      recordsPerOp: 2,
+      baseline: 'rawPair',
+      file: file('oursCaptureStore'),
+      note: 'as the capture variant, with the default store sink on in-memory SQLite (KnexAuditStore), as in the example backend; timed until the store has committed every record',
+      async run(ops) {
+        for (let i = 0; i < ops; i++) {
+          await request();
+        }
+        await ours.pipeline.flush(60_000);
+      },
+    });
+  }
+  {
+    const { pipeline } = await ourPipeline(
+      SyncFileStream.open(file('oursBatched')),
+      'batched',
+    );
+    variants.push({
+      key: 'oursBatched',
+      label: 'ours: emit, stdout delivery batched',
+      recordsPerOp: 1,
+      baseline: 'raw',
+      file: file('oursBatched'),
+      note: 'as ours, with auditLog.stdout.delivery: batched (one write per event-loop turn; a turn every 10 records here, as with 10 requests in flight)',
+      async run(ops) {
+        for (let i = 0; i < ops; i++) {
+          pipeline.emit(emitEvent);
+          if (i % 10 === 9) {
+            await tick();
+          }
         }
       },
     });

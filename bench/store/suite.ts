@@ -13,13 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import knexFactory, { Knex } from 'knex';
-import { ConfigReader } from '@backstage/config';
-import {
-  AuditQuery,
-  KnexAuditStore,
-  readAuditLogConfig,
-  StoreSink,
-} from '@backstage-audit/plugin-audit-log-backend';
+import type { AuditQuery } from '../../plugins/audit-log-backend/src/database/AuditStore';
+import { KnexAuditStore } from '../../plugins/audit-log-backend/src/database/KnexAuditStore';
+import { storeSinkRunner } from '../lib/pipeline';
 import { parseArgs } from '../lib/args';
 import { failChild, sendResult } from '../lib/child';
 import { ACTORS, buildRecords, EVENTS, RecordAndLine } from '../lib/records';
@@ -122,39 +118,36 @@ async function openSqlite(): Promise<Db> {
   };
 }
 
-/** Writes every record into a fresh StoreSink as fast as its queue accepts them. */
+/** Writes every record into a fresh store sink as fast as its queue accepts them. */
 async function insertRun(
   db: Db,
   store: KnexAuditStore,
   records: RecordAndLine[],
 ): Promise<number> {
   await db.knex('audit_events').delete();
-  const config = readAuditLogConfig(new ConfigReader({})).store;
   let failure: Error | undefined;
-  const sink = StoreSink.create({
+  const { runner: sink, queue: config } = storeSinkRunner({
     store,
-    maxQueue: config.maxQueue,
-    batchSize: config.batchSize,
-    flushIntervalMs: config.flushIntervalMs,
-    onError: error => (failure = error),
+    onError: error => (failure = error as Error),
   });
   const start = process.hrtime.bigint();
   let i = 0;
   while (i < records.length) {
     // Stay under the queue bound: a sustained rate, not a burst that drops.
-    const room = config.maxQueue - sink.stats().queued - config.batchSize;
+    const room = config.maxRecords - sink.depth - config.batchSize;
     const end = Math.min(records.length, i + Math.max(0, Math.min(room, 1000)));
     for (; i < end; i++) {
-      sink.write(records[i].record, records[i].line);
+      sink.accept(records[i], false);
     }
     await new Promise(resolve => setTimeout(resolve, room > 0 ? 0 : 2));
   }
-  await sink.close(120_000);
+  await sink.close(Date.now() + 120_000);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const stats = sink.stats();
-  if (stats.written !== records.length || stats.dropped > 0 || failure) {
+  const dropped = Object.values(stats.dropped).reduce((a, b) => a + b, 0);
+  if (stats.delivered !== records.length || dropped > 0 || failure) {
     throw new Error(
-      `store sink wrote ${stats.written} of ${records.length}, dropped ${stats.dropped}: ${failure?.message}`,
+      `store sink delivered ${stats.delivered} of ${records.length}, dropped ${dropped}: ${failure?.message}`,
     );
   }
   return records.length / seconds;
@@ -366,7 +359,7 @@ async function benchDb(
   records: RecordAndLine[],
 ): Promise<StoreDbResult> {
   const store = await KnexAuditStore.fromClient(db.knex);
-  const config = readAuditLogConfig(new ConfigReader({})).store;
+  const { queue: config } = storeSinkRunner({ store });
   const runs: number[] = [];
   for (let r = 0; r < INSERT_RUNS; r++) {
     runs.push(await insertRun(db, store, records));
@@ -385,7 +378,7 @@ async function benchDb(
     insert: {
       records: records.length,
       batchSize: config.batchSize,
-      maxQueue: config.maxQueue,
+      maxQueue: config.maxRecords,
       runs,
       recordsPerSec: median(runs),
     },
@@ -394,7 +387,7 @@ async function benchDb(
 }
 
 async function main(): Promise<void> {
-  const records = buildRecords(INSERT_RECORDS);
+  const records = await buildRecords(INSERT_RECORDS);
   const databases: StoreDbResult[] = [];
   for (const open of [openPostgres, openSqlite]) {
     const db = await open();

@@ -1,5 +1,17 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import type { Request } from 'express';
+
+type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
+
+/**
+ * SHA-256 in hex. `crypto.hash` (Node >= 20.12) hashes in one call, without
+ * a Hash object: ~0.6 of createHash's time for a token (bench/README.md).
+ */
+const sha256Hex: (data: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? data =>
+        (crypto as unknown as { hash: OneShotHash }).hash('sha256', data, 'hex')
+    : data => crypto.createHash('sha256').update(data).digest('hex');
 
 /**
  * `sha256:` and 16 hex digits of the SHA-256 of the bearer token a request
@@ -16,8 +28,5 @@ export function tokenFingerprint(req: Request): string | undefined {
   if (!match) {
     return undefined;
   }
-  return `sha256:${createHash('sha256')
-    .update(match[1])
-    .digest('hex')
-    .slice(0, 16)}`;
+  return `sha256:${sha256Hex(match[1]).slice(0, 16)}`;
 }

@@ -262,41 +262,50 @@ export class Redactor {
   collectSensitiveValues(
     value: unknown,
     out: string[],
-    options: { queryParams?: boolean } = {},
+    options?: { queryParams?: boolean },
   ): void {
-    const visit = (v: unknown, depth: number, under: boolean): void => {
-      if (out.length >= 256 || depth > this.#maxDepth) {
-        return;
+    this.#collect(value, 0, false, out, options?.queryParams === true);
+  }
+
+  // A method, not a closure made per call: a record collects three times.
+  #collect(
+    v: unknown,
+    depth: number,
+    under: boolean,
+    out: string[],
+    queryParams: boolean,
+  ): void {
+    if (out.length >= 256 || depth > this.#maxDepth) {
+      return;
+    }
+    if (typeof v === 'string') {
+      if (under && v.length >= MIN_ECHO_SCRUB_LENGTH) {
+        out.push(v);
       }
-      if (typeof v === 'string') {
-        if (under && v.length >= MIN_ECHO_SCRUB_LENGTH) {
-          out.push(v);
-        }
-        return;
+      return;
+    }
+    if (!v || typeof v !== 'object') {
+      return;
+    }
+    if (Array.isArray(v)) {
+      for (const item of v)
+        this.#collect(item, depth + 1, under, out, queryParams);
+      return;
+    }
+    for (const key of Object.keys(v)) {
+      let child: unknown;
+      try {
+        child = (v as Record<string, unknown>)[key];
+      } catch {
+        continue;
       }
-      if (!v || typeof v !== 'object') {
-        return;
-      }
-      if (Array.isArray(v)) {
-        for (const item of v) visit(item, depth + 1, under);
-        return;
-      }
-      for (const key of Object.keys(v)) {
-        let child: unknown;
-        try {
-          child = (v as Record<string, unknown>)[key];
-        } catch {
-          continue;
-        }
-        const sensitive =
-          under ||
-          (depth === 0 && options.queryParams
-            ? this.isSensitiveQueryParam(key)
-            : this.isSensitiveKey(key));
-        visit(child, depth + 1, sensitive);
-      }
-    };
-    visit(value, 0, false);
+      const sensitive =
+        under ||
+        (depth === 0 && queryParams
+          ? this.isSensitiveQueryParam(key)
+          : this.isSensitiveKey(key));
+      this.#collect(child, depth + 1, sensitive, out, queryParams);
+    }
   }
 
   /** Redacted copy of a parsed query object (`req.query`). */
