@@ -253,7 +253,8 @@ async function postgresReachable(): Promise<string | undefined> {
   }
 }
 
-async function dropDatabase(name: string): Promise<void> {
+/** Runs one statement on the server's `postgres` database. */
+async function onPostgres(sql: string, name: string): Promise<void> {
   const knex = knexFactory({
     client: 'pg',
     connection: {
@@ -264,10 +265,14 @@ async function dropDatabase(name: string): Promise<void> {
     },
   });
   try {
-    await knex.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
+    await knex.raw(sql, [name]);
   } finally {
     await knex.destroy();
   }
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  await onPostgres('DROP DATABASE IF EXISTS ?? WITH (FORCE)', name);
 }
 
 async function waitForCatalog(b: ExampleBackendProcess): Promise<number> {
@@ -331,6 +336,10 @@ async function main(): Promise<void> {
     if (pgError) {
       skippedModes.push({ mode: 'on-pg', reason: pgError });
     } else {
+      // Created here: the backend's own existence check for a plugin
+      // database runs on the default client (SQLite) when only the plugin's
+      // client is pg, and fails; `ensureExists: false` skips it.
+      await onPostgres('CREATE DATABASE ??', pgDatabase);
       modes.push('on-pg');
     }
   }
@@ -357,7 +366,7 @@ async function main(): Promise<void> {
           extraConfig: `${common}${extra[mode]}`,
           backendConfig:
             mode === 'on-pg'
-              ? `  database:\n    plugin:\n      audit-log:\n        client: pg\n        connection:\n          host: 127.0.0.1\n          port: 5432\n          user: postgres\n          database: ${pgDatabase}\n`
+              ? `  database:\n    plugin:\n      audit-log:\n        client: pg\n        ensureExists: false\n        connection:\n          host: 127.0.0.1\n          port: 5432\n          user: postgres\n          database: ${pgDatabase}\n`
               : undefined,
           nodeArgs:
             mode === 'floor'
