@@ -28,18 +28,9 @@
  * (a probe module depending on `auditLogServiceRef`) and from OpenTelemetry.
  */
 import request from 'supertest';
-import { metrics } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  DataPoint,
-  MeterProvider,
-  MetricReader,
-} from '@opentelemetry/sdk-metrics';
-import { createBackendModule } from '@backstage/backend-plugin-api';
 import {
   AuditLogService,
   AuditRecord,
-  auditLogServiceRef,
 } from '@backstage-audit/plugin-audit-log-node';
 import cadfModule from '@backstage-audit/plugin-audit-log-backend-module-cadf';
 import {
@@ -62,50 +53,14 @@ import {
   startAuditedBackend,
   waitForEntity,
 } from './support/auditedBackend';
+import { auditLogProbe, installMetricReader } from './support/pipelineProbes';
 
-/** Collects on demand, as an exporter's reader would. */
-class TestReader extends MetricReader {
-  constructor() {
-    super({
-      aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
-    });
-  }
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
-const reader = new TestReader();
-metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
-
-async function metric(
-  name: string,
-  attributes: Record<string, string>,
-): Promise<number> {
-  const { resourceMetrics } = await reader.collect();
-  for (const scope of resourceMetrics.scopeMetrics) {
-    for (const m of scope.metrics) {
-      if (m.descriptor.name !== name) continue;
-      const point = (m.dataPoints as DataPoint<number>[]).find(p =>
-        Object.entries(attributes).every(([k, v]) => p.attributes[k] === v),
-      );
-      return point?.value ?? 0;
-    }
-  }
-  return 0;
-}
+const metric = installMetricReader();
 
 let auditLog: AuditLogService;
-const probe = createBackendModule({
-  pluginId: 'catalog',
-  moduleId: 'test-cadf-faults-probe',
-  register(reg) {
-    reg.registerInit({
-      deps: { audit: auditLogServiceRef },
-      async init({ audit }) {
-        auditLog = audit;
-      },
-    });
-  },
-});
+const probe = auditLogProbe(audit => {
+  auditLog = audit;
+}, 'test-cadf-faults-probe');
 
 const id = runId();
 const vhost = `audit-cadf-pipeline-faults-${id}`;

@@ -11,63 +11,23 @@ import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
 import request from 'supertest';
-import { metrics } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  DataPoint,
-  MeterProvider,
-  MetricReader,
-} from '@opentelemetry/sdk-metrics';
 import express from 'express';
 import {
   BackendFeature,
   coreServices,
-  createBackendModule,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
-import {
-  AuditLogService,
-  auditLogServiceRef,
-} from '@backstage-audit/plugin-audit-log-node';
+import { AuditLogService } from '@backstage-audit/plugin-audit-log-node';
 import {
   alice,
   AuditedBackend,
   startAuditedBackend,
   waitForEntity,
 } from './support/auditedBackend';
+import { auditLogProbe, installMetricReader } from './support/pipelineProbes';
 import { externalSinkModule, ledger } from './support/externalSinkModule';
 
-/** Collects on demand, as an exporter's reader would. */
-class TestReader extends MetricReader {
-  constructor() {
-    super({
-      aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
-    });
-  }
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
-const reader = new TestReader();
-metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
-
-/** The value of a counter or gauge data point with these attributes (0 when absent). */
-async function metric(
-  name: string,
-  attributes: Record<string, string>,
-): Promise<number> {
-  const { resourceMetrics } = await reader.collect();
-  for (const scope of resourceMetrics.scopeMetrics) {
-    for (const m of scope.metrics) {
-      if (m.descriptor.name !== name) continue;
-      const points = m.dataPoints as DataPoint<number>[];
-      const point = points.find(p =>
-        Object.entries(attributes).every(([k, v]) => p.attributes[k] === v),
-      );
-      return point?.value ?? 0;
-    }
-  }
-  return 0;
-}
+const metric = installMetricReader();
 
 /** A plugin whose one route answers after a second: in flight when the backend stops. */
 const slowPlugin = createBackendPlugin({
@@ -87,18 +47,9 @@ const slowPlugin = createBackendPlugin({
 });
 
 let auditLog: AuditLogService;
-const probe = createBackendModule({
-  pluginId: 'catalog',
-  moduleId: 'test-audit-probe',
-  register(reg) {
-    reg.registerInit({
-      deps: { audit: auditLogServiceRef, logger: coreServices.logger },
-      async init({ audit }) {
-        auditLog = audit;
-      },
-    });
-  },
-});
+const probe = auditLogProbe(audit => {
+  auditLog = audit;
+}, 'test-audit-probe');
 
 async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;

@@ -12,18 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import request from 'supertest';
-import { metrics } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  DataPoint,
-  MeterProvider,
-  MetricReader,
-} from '@opentelemetry/sdk-metrics';
-import { createBackendModule } from '@backstage/backend-plugin-api';
-import {
-  AuditLogService,
-  auditLogServiceRef,
-} from '@backstage-audit/plugin-audit-log-node';
+import { AuditLogService } from '@backstage-audit/plugin-audit-log-node';
 import auditLogModuleS3 from '@backstage-audit/plugin-audit-log-backend-module-s3';
 import {
   alice,
@@ -31,49 +20,14 @@ import {
   startAuditedBackend,
   waitForEntity,
 } from './support/auditedBackend';
+import { auditLogProbe, installMetricReader } from './support/pipelineProbes';
 
-class TestReader extends MetricReader {
-  constructor() {
-    super({
-      aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
-    });
-  }
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
-const reader = new TestReader();
-metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
-
-async function metric(
-  name: string,
-  attributes: Record<string, string>,
-): Promise<number> {
-  const { resourceMetrics } = await reader.collect();
-  for (const scope of resourceMetrics.scopeMetrics) {
-    for (const m of scope.metrics) {
-      if (m.descriptor.name !== name) continue;
-      const point = (m.dataPoints as DataPoint<number>[]).find(p =>
-        Object.entries(attributes).every(([k, v]) => p.attributes[k] === v),
-      );
-      return point?.value ?? 0;
-    }
-  }
-  return 0;
-}
+const metric = installMetricReader();
 
 let auditLog: AuditLogService;
-const probe = createBackendModule({
-  pluginId: 'catalog',
-  moduleId: 'test-audit-probe',
-  register(reg) {
-    reg.registerInit({
-      deps: { audit: auditLogServiceRef },
-      async init({ audit }) {
-        auditLog = audit;
-      },
-    });
-  },
-});
+const probe = auditLogProbe(audit => {
+  auditLog = audit;
+}, 'test-audit-probe');
 
 const SPOOL_MAX_BYTES = 4096;
 const SECRET = 'canary-s3-secret-7d41e0';
