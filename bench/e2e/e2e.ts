@@ -14,12 +14,14 @@
  *
  * Per round and endpoint: saturated throughput (autocannon, 10 connections),
  * then an open-loop fixed rate of a quarter of OFF's saturated throughput in
- * that round, during which the backend's CPU time is read from /proc (its
- * idle background, measured just before, subtracted). Ratios and deltas are
- * taken within a round; the results are their medians.
+ * that round, the backends taking turns in one-second slices, during which
+ * each backend's CPU time is read from /proc (its idle background, measured
+ * while the others are driven, subtracted). Ratios and deltas are taken
+ * within a round; the results are their medians.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -41,7 +43,10 @@ const ENTITIES = Number(process.env.BENCH_ENTITIES ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (args.quick ? 1 : 3));
 const SATURATION_S = args.quick ? 2 : 4;
 const FIXED_S = Number(process.env.BENCH_FIXED_S ?? (args.quick ? 3 : 8));
-const IDLE_S = args.quick ? 1 : 1.5;
+/** The fixed rate runs in slices this long, the backends taking turns. */
+const SLICE_S = Number(process.env.BENCH_SLICE_S ?? 1);
+/** After each slice: a store batch waits up to its 50 ms flush interval. */
+const SETTLE_MS = 150;
 const WARMUP_S = args.quick ? 1 : 2;
 const CONNECTIONS = 10;
 /** The fixed rate, as a share of OFF's saturated throughput in the round. */
@@ -70,7 +75,9 @@ export type E2eMode =
   | 'on'
   | 'on-batched'
   | 'on-pg'
-  // Diagnostic (BENCH_MODES=off,on,on-nostore,...): where ON's cost goes.
+  // Diagnostic (BENCH_MODES=off,on,on-nostore,...): where ON's cost goes;
+  // off-b is a second OFF process, for the spread between identical backends.
+  | 'off-b'
   | 'on-nostore'
   | 'on-nostdout'
   | 'on-nosinks';
@@ -95,8 +102,10 @@ export interface FixedRun {
   errors: number;
   p50: number;
   p99: number;
-  /** Server CPU per request (µs), the idle background subtracted. */
+  /** Server CPU per request (µs), the idle background subtracted: the median of the slices. */
   cpuUs: number;
+  /** The same for each slice (cycle of turns) of the round, in order. */
+  sliceCpuUs: number[];
   /** The idle background, in ms of CPU per second. */
   idleCpuMsPerSec: number;
 }
@@ -202,40 +211,108 @@ async function saturate(
   };
 }
 
-async function fixedRate(
-  b: ExampleBackendProcess,
+/**
+ * The fixed-rate phase of one round and endpoint: every backend gets the
+ * same open-loop rate, in one-second slices taken in turn (`order`, repeated
+ * until each has had FIXED_S seconds), so that the machine's drift, which on
+ * a shared VM moves CPU per request by more than the differences being
+ * measured, falls on every backend alike. A backend's CPU while others are
+ * driven is its idle background (timers, the catalog's loops); that rate is
+ * subtracted from its driven time.
+ */
+async function fixedRates(
+  backends: Partial<Record<E2eMode, ExampleBackendProcess>>,
+  order: E2eMode[],
   e: Endpoint,
   rate: number,
-): Promise<FixedRun> {
-  if (!fs.existsSync(`/proc/${b.pid}/stat`)) {
-    throw new Error(
-      `backend ${b.mode} exited:\n${fs.readFileSync(b.logFile, 'utf8').slice(-3000)}`,
-    );
+): Promise<Partial<Record<E2eMode, FixedRun>>> {
+  for (const mode of order) {
+    const b = backends[mode]!;
+    if (!fs.existsSync(`/proc/${b.pid}/stat`)) {
+      throw new Error(
+        `backend ${b.mode} exited:\n${fs.readFileSync(b.logFile, 'utf8').slice(-3000)}`,
+      );
+    }
   }
-  const idleStart = cpuMs(b.pid);
-  const idleT = performance.now();
-  await sleep(IDLE_S * 1000);
-  const idleCpuMsPerSec =
-    ((cpuMs(b.pid) - idleStart) * 1000) / (performance.now() - idleT);
-  const cpuStart = cpuMs(b.pid);
-  const t = performance.now();
-  const run = await openLoop({
-    url: `${b.base}${e.path}`,
-    headers: { authorization: `Bearer ${b.token}` },
-    rate,
-    seconds: FIXED_S,
-  });
-  const elapsedSec = (performance.now() - t) / 1000;
-  const busyMs = cpuMs(b.pid) - cpuStart - idleCpuMsPerSec * elapsedSec;
-  return {
-    rate,
-    completed: run.completed,
-    errors: run.errors,
-    p50: run.p50,
-    p99: run.p99,
-    cpuUs: (busyMs * 1000) / Math.max(1, run.completed),
-    idleCpuMsPerSec,
-  };
+  const acc = new Map(
+    order.map(mode => [
+      mode,
+      {
+        busyMs: 0,
+        drivenSec: 0,
+        idleMs: 0,
+        idleSec: 0,
+        completed: 0,
+        errors: 0,
+        latencies: [] as number[],
+        slices: [] as Array<{ usedMs: number; sec: number; completed: number }>,
+        agent: new http.Agent({ keepAlive: true, maxSockets: 64 }),
+      },
+    ]),
+  );
+  const slices = Math.max(1, Math.round(FIXED_S / SLICE_S));
+  try {
+    for (let slice = 0; slice < slices; slice++) {
+      for (const mode of order) {
+        const b = backends[mode]!;
+        const a = acc.get(mode)!;
+        const before = order.map(m => cpuMs(backends[m]!.pid));
+        const t = performance.now();
+        const run = await openLoop({
+          url: `${b.base}${e.path}`,
+          headers: { authorization: `Bearer ${b.token}` },
+          rate,
+          seconds: SLICE_S,
+          agent: a.agent,
+        });
+        // Work a request leaves behind (a store batch flushed on its timer)
+        // belongs to the driven backend, not to its idle background.
+        await sleep(SETTLE_MS);
+        const sec = (performance.now() - t) / 1000;
+        for (const [i, m] of order.entries()) {
+          const used = cpuMs(backends[m]!.pid) - before[i];
+          const x = acc.get(m)!;
+          if (m === mode) {
+            x.busyMs += used;
+            x.drivenSec += sec;
+            x.slices.push({ usedMs: used, sec, completed: run.completed });
+          } else {
+            x.idleMs += used;
+            x.idleSec += sec;
+          }
+        }
+        a.completed += run.completed;
+        a.errors += run.errors;
+        a.latencies.push(...run.latencies);
+      }
+    }
+  } finally {
+    for (const a of acc.values()) {
+      a.agent.destroy();
+    }
+  }
+  const out: Partial<Record<E2eMode, FixedRun>> = {};
+  for (const [mode, a] of acc) {
+    const idleCpuMsPerSec = a.idleSec > 0 ? a.idleMs / a.idleSec : 0;
+    // Per slice, so that a background task (the catalog's cleanup, a GC)
+    // landing in one slice moves one value, not the round's total.
+    const sliceCpuUs = a.slices.map(x =>
+      x.completed > 0
+        ? ((x.usedMs - idleCpuMsPerSec * x.sec) * 1000) / x.completed
+        : NaN,
+    );
+    out[mode] = {
+      rate,
+      completed: a.completed,
+      errors: a.errors,
+      p50: percentile(a.latencies, 50),
+      p99: percentile(a.latencies, 99),
+      cpuUs: median(sliceCpuUs.filter(Number.isFinite)),
+      sliceCpuUs,
+      idleCpuMsPerSec,
+    };
+  }
+  return out;
 }
 
 async function postgresReachable(): Promise<string | undefined> {
@@ -345,6 +422,7 @@ async function main(): Promise<void> {
   }
   const extra: Record<E2eMode, string> = {
     off: 'auditLog:\n  enabled: false\n',
+    'off-b': 'auditLog:\n  enabled: false\n',
     floor: 'auditLog:\n  enabled: false\n',
     on: '',
     'on-batched': 'auditLog:\n  stdout:\n    delivery: batched\n',
@@ -435,10 +513,7 @@ async function main(): Promise<void> {
           await sleep(300);
         }
         const rate = Math.max(10, Math.round(saturated.off!.rps * FIXED_LOAD));
-        const fixed: Partial<Record<E2eMode, FixedRun>> = {};
-        for (const mode of order) {
-          fixed[mode] = await fixedRate(backends[mode]!, e, rate);
-        }
+        const fixed = await fixedRates(backends, order, e, rate);
         results[i].rounds.push({ rate, saturated, fixed });
         process.stderr.write(
           `[e2e] round ${round + 1}/${ROUNDS} ${e.key} at ${rate}/s: ${modes
@@ -464,7 +539,11 @@ async function main(): Promise<void> {
           fixed: {
             p50Ms: median(rs.map(x => x.fixed[mode]!.p50)),
             p99Ms: median(rs.map(x => x.fixed[mode]!.p99)),
-            cpuUs: median(rs.map(x => x.fixed[mode]!.cpuUs)),
+            cpuUs: median(
+              rs
+                .flatMap(x => x.fixed[mode]!.sliceCpuUs)
+                .filter(Number.isFinite),
+            ),
           },
         };
         if (mode !== 'off') {
@@ -472,6 +551,9 @@ async function main(): Promise<void> {
             throughputRatio: median(
               rs.map(x => x.saturated[mode]!.rps / x.saturated.off!.rps),
             ),
+            // Each round's median slice against OFF's: an A/A run (two OFF
+            // backends, BENCH_MODES=off,off-b) showed per-cycle ratios
+            // skewed by bursts that hit one backend's slice.
             cpuRatio: median(
               rs.map(x => x.fixed[mode]!.cpuUs / x.fixed.off!.cpuUs),
             ),

@@ -9,6 +9,8 @@ export interface OpenLoopRun {
   /** Latencies in ms, each from the request's scheduled send time. */
   p50: number;
   p99: number;
+  /** Every successful request's latency (ms). */
+  latencies: number[];
 }
 
 /**
@@ -22,8 +24,11 @@ export async function openLoop(options: {
   headers: Record<string, string>;
   rate: number;
   seconds: number;
+  /** A keep-alive agent to reuse across runs; one of its own otherwise. */
+  agent?: http.Agent;
 }): Promise<OpenLoopRun> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const agent =
+    options.agent ?? new http.Agent({ keepAlive: true, maxSockets: 64 });
   const url = new URL(options.url);
   const total = Math.round(options.rate * options.seconds);
   const interval = 1000 / options.rate;
@@ -85,7 +90,9 @@ export async function openLoop(options: {
     tick();
   });
   await Promise.all(pending);
-  agent.destroy();
+  if (!options.agent) {
+    agent.destroy();
+  }
   return {
     rate: options.rate,
     sent,
@@ -93,5 +100,6 @@ export async function openLoop(options: {
     errors,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
+    latencies,
   };
 }

@@ -51,7 +51,16 @@ async function main(): Promise<void> {
 }
 
 async function run(dir: string): Promise<MicroResult> {
-  const { variants, skipped, recordBytes } = await buildVariants(dir);
+  const built = await buildVariants(dir);
+  const { skipped, recordBytes } = built;
+  // BENCH_VARIANTS=raw,rawPair,oursCapture: a diagnostic subset (the
+  // baselines are kept, every ratio needs its own).
+  const only = process.env.BENCH_VARIANTS?.split(',');
+  const variants = only
+    ? built.variants.filter(
+        v => only.includes(v.key) || v.key === 'raw' || v.key === 'rawPair',
+      )
+    : built.variants;
   const opsOf = (v: Variant) => Math.round(RECORDS / v.recordsPerOp);
 
   async function measure(v: Variant): Promise<{ rate: number; bytes: number }> {

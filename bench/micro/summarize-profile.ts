@@ -34,7 +34,11 @@ function main(): void {
     }`;
   const self = new Map<string, number>();
   const total = new Map<string, number>();
-  for (const id of profile.samples) {
+  // Idle time (the process waiting) is not what a profile is read for.
+  const busy = profile.samples.filter(
+    id => byId.get(id)!.callFrame.functionName !== '(idle)',
+  );
+  for (const id of busy) {
     const leaf = byId.get(id)!;
     self.set(label(leaf), (self.get(label(leaf)) ?? 0) + 1);
     const seen = new Set<string>();
@@ -50,9 +54,9 @@ function main(): void {
       }
     }
   }
-  const n = profile.samples.length;
+  const n = busy.length;
   const print = (title: string, m: Map<string, number>) => {
-    process.stdout.write(`\n${title} (${n} samples)\n`);
+    process.stdout.write(`\n${title} (${n} busy samples)\n`);
     for (const [l, c] of [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)) {

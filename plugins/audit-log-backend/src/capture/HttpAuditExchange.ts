@@ -101,7 +101,6 @@ function errorFromBody(
 export class HttpAuditExchange implements AuditRequestContext, HookedExchange {
   readonly auditId: string;
   readonly keepJsonBody: boolean;
-  readonly actor: Promise<AuditActor>;
   /** The error the plugin's handler threw, from the error capture. */
   error: unknown = undefined;
   responseBody: unknown = undefined;
@@ -111,7 +110,10 @@ export class HttpAuditExchange implements AuditRequestContext, HookedExchange {
   #rawResponseBody: string | undefined = undefined;
   readonly #o: HttpAuditExchangeOptions;
   #actorId: string | null = null;
-  #resolveActor!: (actor: AuditActor) => void;
+  #actorKnown = false;
+  /** Made when first asked for (the scaffolder's dry-run replay): most requests never are. */
+  #actor?: Promise<AuditActor>;
+  #resolveActor?: (actor: AuditActor) => void;
   #upstream: Record<string, unknown> = {};
   #initiated = false;
   #completed = false;
@@ -127,9 +129,17 @@ export class HttpAuditExchange implements AuditRequestContext, HookedExchange {
     this.#o = options;
     this.auditId = options.auditId;
     this.keepJsonBody = options.keepJsonBody;
-    this.actor = new Promise(resolve => {
-      this.#resolveActor = resolve;
-    });
+  }
+
+  get actor(): Promise<AuditActor> {
+    if (!this.#actor) {
+      this.#actor = this.#actorKnown
+        ? Promise.resolve({ actorId: this.#actorId, ...this.#o.origin })
+        : new Promise(resolve => {
+            this.#resolveActor = resolve;
+          });
+    }
+    return this.#actor;
   }
 
   addUpstreamMeta(meta: Record<string, unknown>): void {
@@ -160,7 +170,8 @@ export class HttpAuditExchange implements AuditRequestContext, HookedExchange {
    */
   async initiate(actorId: Promise<string | null>): Promise<boolean> {
     this.#actorId = await actorId;
-    this.#resolveActor({ actorId: this.#actorId, ...this.#o.origin });
+    this.#actorKnown = true;
+    this.#resolveActor?.({ actorId: this.#actorId, ...this.#o.origin });
     let delivered = true;
     try {
       const event = this.#event('initiation', undefined);

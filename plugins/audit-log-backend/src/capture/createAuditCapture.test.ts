@@ -49,6 +49,42 @@ describe('createAuditCapture', () => {
     expect(response.headers['audit-id']).toBe(records()[0].auditId);
   });
 
+  it("gives the request context's actor whether asked before or after the actor is known", async () => {
+    const setupResult = await setup();
+    const { options } = setupResult;
+    const { capture } = createAuditCapture(options);
+    const app = express();
+    app.use(capture);
+    const asked = new Map<string, Promise<unknown>>();
+    // Before the actor has resolved (the capture has just run)...
+    app.get('/early', (req, res) => {
+      asked.set('early', options.requests.get(req)!.actor);
+      res.json({});
+    });
+    // ...and after it has.
+    app.get('/late', (req, res) => {
+      setImmediate(() => {
+        asked.set('late', options.requests.get(req)!.actor);
+        res.json({});
+      });
+    });
+    for (const path of ['/early', '/late']) {
+      await request(app).get(path).set('user-agent', `ua${path}`).expect(200);
+    }
+    for (const key of ['early', 'late']) {
+      const initiation = setupResult.records.find(
+        r => r.stage === 'initiation' && r.request?.url === `/${key}`,
+      );
+      await expect(asked.get(key)).resolves.toEqual({
+        actorId: initiation!.actor.actorId,
+        ip: initiation!.actor.ip,
+        hostname: initiation!.actor.hostname,
+        client: `ua/${key}`,
+        tokenFingerprint: undefined,
+      });
+    }
+  });
+
   it('keeps each concurrent response apart with the shared hooks', async () => {
     const setupResult = await setup();
     const { options } = setupResult;

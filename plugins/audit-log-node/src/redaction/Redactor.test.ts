@@ -214,6 +214,46 @@ describe('Redactor', () => {
     });
   });
 
+  describe('text() memo of clean strings', () => {
+    it('gives a warm redactor the same answers as a fresh one, credentials included, past the memo bound', () => {
+      let seed = 7;
+      const rand = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % n;
+      };
+      const jwt =
+        'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlX3ZhbHVl';
+      const risky = [
+        `Bearer ${jwt}`,
+        'GET /x?token=abc123secret&x=1',
+        '{"password":"hunter2-secret"}',
+        'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+        'postgres://app:s3cretpass@db.internal/app',
+        jwt,
+      ];
+      const corpus: string[] = [];
+      for (let i = 0; i < 6000; i++) {
+        const clean = `/api/catalog/entities/by-name/component/default/c-${rand(9000)}`;
+        corpus.push(
+          rand(4) === 0 ? `${clean} ${risky[rand(risky.length)]}` : clean,
+        );
+      }
+      const warm = Redactor.create();
+      for (let pass = 0; pass < 3; pass++) {
+        for (let i = 0; i < 2000; i++) {
+          const s = corpus[rand(corpus.length)];
+          expect(warm.text(s)).toBe(Redactor.create().text(s));
+        }
+      }
+      for (const s of risky) {
+        for (let i = 0; i < 3; i++) {
+          expect(warm.text(s)).not.toBe(s);
+          expect(warm.text(s)).toContain(REDACTED);
+        }
+      }
+    });
+  });
+
   describe('url()', () => {
     it('redacts token but keeps other parameters', () => {
       expect(redactor.url('/x?token=abc&y=1')).toBe(`/x?token=${REDACTED}&y=1`);

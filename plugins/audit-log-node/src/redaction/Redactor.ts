@@ -67,6 +67,13 @@ interface CopyState {
   scrub?: RegExp;
 }
 
+/**
+ * Bounds of the clean-text memo: strings up to this long, at most this many
+ * per generation (two generations).
+ */
+const CLEAN_TEXT_MAX_LENGTH = 1024;
+const CLEAN_TEXT_GENERATION = 2048;
+
 const TRUNCATED_DEPTH = '[Truncated: too deep]';
 const TRUNCATED_NODES = '[Truncated: too many values]';
 const CIRCULAR = '[Circular]';
@@ -129,6 +136,18 @@ export class Redactor {
   readonly #maxNodes: number;
   readonly #sensitiveKeyCache = new Map<string, boolean>();
   readonly #sensitiveParamCache = new Map<string, boolean>();
+  /**
+   * Strings `text()` found nothing to redact in. Most strings of a record
+   * recur (the actor's user agent and address on every request, a URL and
+   * its parameters in both records of a request), and the scan is most of a
+   * record's redaction cost. Only strings that come out unchanged are kept,
+   * so the memo holds nothing a record would not show as it is. Two
+   * generations: when the young one is full it becomes the old one, and a
+   * string found in the old one moves back, so the strings every request
+   * repeats stay however many one-off URLs pass through.
+   */
+  #cleanText = new Set<string>();
+  #cleanTextOld = new Set<string>();
 
   static create(options: RedactorOptions = {}): Redactor {
     return new Redactor(options);
@@ -237,6 +256,16 @@ export class Redactor {
    * nothing to redact.
    */
   text(s: string): string {
+    const memo = s.length <= CLEAN_TEXT_MAX_LENGTH;
+    if (memo) {
+      if (this.#cleanText.has(s)) {
+        return s;
+      }
+      if (this.#cleanTextOld.has(s)) {
+        this.#rememberClean(s);
+        return s;
+      }
+    }
     let out = redactCredentialValues(s);
     if (out.indexOf('=') !== -1) {
       out = redactKeyValuePairs(out, this.#isSensitiveParam);
@@ -244,7 +273,18 @@ export class Redactor {
     if (out.indexOf('"') !== -1 || out.indexOf("'") !== -1) {
       out = redactEmbeddedObjects(out, this.#isSensitiveKeyBound);
     }
+    if (memo && out === s) {
+      this.#rememberClean(s);
+    }
     return out;
+  }
+
+  #rememberClean(s: string): void {
+    if (this.#cleanText.size >= CLEAN_TEXT_GENERATION) {
+      this.#cleanTextOld = this.#cleanText;
+      this.#cleanText = new Set();
+    }
+    this.#cleanText.add(s);
   }
 
   readonly #isSensitiveParam = (name: string) =>
