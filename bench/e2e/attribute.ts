@@ -24,6 +24,8 @@ interface ProfileNode {
 const OURS =
   /plugins\/(audit-log[^/]*|catalog-backend-module-audit-log|scaffolder-backend-module-audit-log)\//;
 const PASS_THROUGH = /^(endThrough|auditedEnd|auditedJson|ownEnd|ownJson)$/;
+/** The redacting root logger runs whatever `auditLog.enabled` says: OFF pays it too. */
+const ROOT_LOGGER = /auditRootLoggerServiceFactory/;
 
 const isOurs = (url: string) =>
   OURS.test(url) && !url.includes('/node_modules/');
@@ -38,7 +40,14 @@ function main(): void {
   for (const n of profile.nodes) {
     for (const c of n.children ?? []) parent.set(c, n.id);
   }
-  const counts = { busy: 0, gc: 0, program: 0, ours: 0, response: 0 };
+  const counts = {
+    busy: 0,
+    gc: 0,
+    program: 0,
+    ours: 0,
+    response: 0,
+    rootLogger: 0,
+  };
   const ours = new Map<string, number>();
   for (const id of profile.samples) {
     const leaf = byId.get(id)!.callFrame.functionName;
@@ -60,7 +69,9 @@ function main(): void {
         continue;
       }
       if (isOurs(url)) {
-        if (cur !== id && PASS_THROUGH.test(functionName)) {
+        if (ROOT_LOGGER.test(url)) {
+          counts.rootLogger++;
+        } else if (cur !== id && PASS_THROUGH.test(functionName)) {
           counts.response++;
         } else {
           counts.ours++;
@@ -75,7 +86,9 @@ function main(): void {
   process.stdout.write(
     `busy samples ${counts.busy}: ours ${pct(counts.ours)}, GC ${pct(counts.gc)}, (program) ${pct(
       counts.program,
-    )}, response under our hooks ${pct(counts.response)}\n`,
+    )}, response under our hooks ${pct(counts.response)}, redacting root logger (OFF too) ${pct(
+      counts.rootLogger,
+    )}\n`,
   );
   for (const [key, n] of [...ours].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
     process.stdout.write(`${pct(n).padStart(7)}  ${key}\n`);
