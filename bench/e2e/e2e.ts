@@ -238,8 +238,6 @@ async function fixedRates(
     order.map(mode => [
       mode,
       {
-        busyMs: 0,
-        drivenSec: 0,
         idleMs: 0,
         idleSec: 0,
         completed: 0,
@@ -273,8 +271,6 @@ async function fixedRates(
           const used = cpuMs(backends[m]!.pid) - before[i];
           const x = acc.get(m)!;
           if (m === mode) {
-            x.busyMs += used;
-            x.drivenSec += sec;
             x.slices.push({ usedMs: used, sec, completed: run.completed });
           } else {
             x.idleMs += used;

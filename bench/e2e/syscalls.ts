@@ -17,6 +17,7 @@ import { sleep } from '../lib/stats';
 import { componentName, writeCatalog } from './catalog';
 import { startExampleBackend } from './exampleBackend';
 import { openLoop } from './openLoop';
+import { failChild } from '../lib/child';
 
 async function main(): Promise<void> {
   const rate = Number(process.argv[2] ?? 40);
@@ -69,10 +70,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  error => {
-    process.stderr.write(`${(error as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+main().then(() => process.exit(0), failChild);

@@ -17,6 +17,7 @@ import { Writable } from 'node:stream';
 import type { AuditPipeline } from '../../plugins/audit-log-backend/src/pipeline/AuditPipeline';
 import { median } from '../lib/stats';
 import { buildVariants, captureDriver, ourPipeline, tick } from './variants';
+import { failChild } from '../lib/child';
 
 class DiscardStream extends Writable {
   constructor() {
@@ -102,10 +103,4 @@ async function main(): Promise<void> {
 }
 
 // Exit explicitly: the variants' stores and timers would keep the process alive.
-main().then(
-  () => process.exit(0),
-  error => {
-    process.stderr.write(`${(error as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+main().then(() => process.exit(0), failChild);

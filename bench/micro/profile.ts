@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildVariants, tick } from './variants';
+import { failChild } from '../lib/child';
 
 async function main(): Promise<void> {
   const key = process.argv[2] ?? 'ours';
@@ -42,10 +43,4 @@ async function main(): Promise<void> {
 }
 
 // Exit explicitly: the variants' stores and timers would keep the process alive.
-main().then(
-  () => process.exit(0),
-  error => {
-    process.stderr.write(`${(error as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+main().then(() => process.exit(0), failChild);

@@ -35,9 +35,7 @@ import {
   ENTITY_REF,
   FIELDS,
   fixtureCompletionEvent,
-  ORIGINAL_URL,
   PARAMS,
-  PATH,
   QUERY,
   RESPONSE_BODY,
   USER_AGENT,
@@ -88,9 +86,6 @@ function entityFixture(n: number): {
   originalUrl: string;
   params: Record<string, string>;
 } {
-  if (n === 42) {
-    return { path: PATH, originalUrl: ORIGINAL_URL, params: { ...PARAMS } };
-  }
   const name = `payments-service-${String(n).padStart(4, '0')}`;
   const path = `/entities/by-name/component/default/${name}`;
   return {
